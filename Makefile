@@ -1,0 +1,51 @@
+# brickops: `make run` starts the whole stack, `make test` runs the whole suite.
+# Both create .venv and install what they need on first use.
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install run test lint format lock clean bench-deps
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@touch $@
+
+run: install
+	$(BIN)/python manage.py ensure_database
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py setup_schedules
+	$(BIN)/python manage.py ensure_demo_account
+	PATH="$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile.dev start
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# The read benchmark's load generator (bench/catalog.py reads), from Debian.
+bench-deps:
+	command -v wrk >/dev/null || apt-get install -y wrk
+
+# Re-pin every dependency to the newest versions pyproject.toml allows.
+lock:
+	rm -rf /tmp/brickops-lock && $(PYTHON) -m venv /tmp/brickops-lock
+	/tmp/brickops-lock/bin/pip install --quiet --upgrade pip
+	/tmp/brickops-lock/bin/pip install --quiet -e ".[dev]"
+	/tmp/brickops-lock/bin/pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,67 @@
+"""The project's periodic tasks. ``manage.py setup_schedules`` writes them to the database
+(django-celery-beat's ``DatabaseScheduler``), creating what is missing without undoing what an
+operator changed in the admin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Schedule:
+    name: str
+    task: str
+    description: str
+    every_seconds: int | None = None
+    crontab: dict[str, str] | None = None  # minute, hour, day_of_week, day_of_month, month_of_year
+    queue: str = "default"
+    kwargs: dict = field(default_factory=dict)
+
+
+def project_schedules() -> list[Schedule]:
+    from django.conf import settings
+
+    return [
+        Schedule(
+            name="core: worker heartbeat",
+            task="core.heartbeat",
+            description="Proves that beat and at least one worker are alive.",
+            every_seconds=60,
+        ),
+        Schedule(
+            name="catalog: drain the refresh outbox",
+            task="catalog.drain",
+            description="Reclaims refreshes whose worker died and sends due ones to workers.",
+            every_seconds=settings.CATALOG_DRAIN_INTERVAL_SECONDS,
+        ),
+        Schedule(
+            name="catalog: background freshness",
+            task="catalog.enqueue_stale",
+            description="Queues LOW refreshes of stale data within the background quota.",
+            crontab={"minute": "7", "hour": "*"},
+        ),
+        Schedule(
+            name="catalog: nightly cleanup",
+            task="catalog.cleanup",
+            description="Deletes finished refreshes older than 7 days, 1,000 at a time.",
+            crontab={"minute": "0", "hour": "2"},
+        ),
+        Schedule(
+            name="catalog: reference data",
+            task="catalog.sync_reference",
+            description="BrickLink's colors and categories, weekly.",
+            crontab={"minute": "30", "hour": "3", "day_of_week": "1"},
+        ),
+        Schedule(
+            name="inventory: sync sweeper",
+            task="inventory.sweep",
+            description="Takes back syncs whose worker died and sends due syncs to workers.",
+            every_seconds=settings.INVENTORY_SWEEP_INTERVAL_SECONDS,
+        ),
+        Schedule(
+            name="inventory: nightly reconciliation",
+            task="inventory.reconcile_all",
+            description="Lists every connected store and repairs drift from the items.",
+            crontab={"minute": "0", "hour": "3"},
+        ),
+    ]

@@ -1,0 +1,63 @@
+"""The test suite: real PostgreSQL and Redis on localhost unless the environment says otherwise."""
+
+from .base import *  # noqa: F403
+from .base import (
+    REDIS_BROKER_TRANSPORT_OPTIONS,
+    dev_secret,
+    env,
+    generate_fernet_key,
+    generate_secret_key,
+)
+
+DEBUG = False
+SECRET_KEY = env.str("SECRET_KEY", default="") or dev_secret("secret_key", generate_secret_key)
+FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="") or dev_secret(
+    "field_encryption_key", generate_fernet_key
+)
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/brickops"),
+}
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_brickops")}
+EMBEDDED_DATABASE = False
+
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/15")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="brickops-test"),
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }
+}
+
+CACHES["catalog"] = {
+    **CACHES["default"],
+    "KEY_PREFIX": CACHES["default"]["KEY_PREFIX"] + ":catalog",
+}
+
+# The broker on a Redis database of its own: clearing the cache between tests (a FLUSHDB)
+# must never drop queued or unacknowledged messages.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/14")
+EMBEDDED_BROKER = False
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    **REDIS_BROKER_TRANSPORT_OPTIONS,
+    # The suite's messages never mix with a `make run` stack on the same Redis.
+    "global_keyprefix": env.str("CELERY_KEY_PREFIX", default="brickops-test:"),
+}
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# BrickLink's pace (1 call a second) would make the suite crawl; tests of the limiter itself
+# install their own limits.
+_FAST = [
+    {"kind": "fixed_window", "rate": 100_000, "period": DAY},  # noqa: F405
+    {"kind": "token_bucket", "rate": 1000, "period": 1, "capacity": 1000},
+]
+RATE_LIMITS = {
+    **RATE_LIMITS,  # noqa: F405
+    "bricklink:global": {"rules": _FAST},
+    "bricklink:account": {"rules": _FAST},
+    "brickowl:account": {"rules": _FAST},
+}

@@ -1,0 +1,177 @@
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from core import clock
+from tests.factories import AccountFactory, MembershipFactory, token_for
+from tests.harness import WorkerProcess, purge_queues
+from tests.services import unreachable_services
+
+
+def pytest_sessionstart(session):
+    problems = unreachable_services()
+    if problems:
+        pytest.exit(
+            "The suite runs against real services, and these are missing:\n  - "
+            + "\n  - ".join(problems),
+            returncode=3,
+        )
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Throttle counters and read caches never leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def account(db):
+    return AccountFactory()
+
+
+@pytest.fixture
+def owner(account):
+    return MembershipFactory(account=account, role="owner").user
+
+
+@pytest.fixture
+def member(account):
+    return MembershipFactory(account=account, role="member").user
+
+
+def _client_for(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
+    return client
+
+
+@pytest.fixture
+def owner_client(owner) -> APIClient:
+    return _client_for(owner)
+
+
+@pytest.fixture
+def member_client(member) -> APIClient:
+    return _client_for(member)
+
+
+@pytest.fixture
+def client_for():
+    """An authenticated API client for any user."""
+    return _client_for
+
+
+class FakeClock:
+    def __init__(self, start):
+        self.current = start
+
+    def __call__(self):
+        return self.current
+
+    def advance(self, **delta):
+        from datetime import timedelta
+
+        self.current += timedelta(**delta)
+        return self.current
+
+
+@pytest.fixture
+def fake_clock():
+    """The services' clock, frozen at a known instant and moved by the test."""
+    from datetime import UTC, datetime
+
+    fake = FakeClock(datetime(2026, 11, 20, 10, 0, tzinfo=UTC))
+    clock.set_clock(fake)
+    yield fake
+    clock.set_clock(None)
+
+
+def sandbox_env(server) -> dict[str, str]:
+    """The environment that points a process's clients at the sandbox."""
+    creds = server.BRICKLINK_CREDENTIALS
+    return {
+        "BRICKLINK_API_URL": server.bricklink_url,
+        "BRICKLINK_CONSUMER_KEY": creds["consumer_key"],
+        "BRICKLINK_CONSUMER_SECRET": creds["consumer_secret"],
+        "BRICKLINK_TOKEN_VALUE": creds["token_value"],
+        "BRICKLINK_TOKEN_SECRET": creds["token_secret"],
+        "BRICKOWL_API_URL": server.brickowl_url,
+        "BRICKOWL_API_KEY": server.BRICKOWL_KEY,
+    }
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, sandbox_server):
+    """A real ``celery worker`` process on Redis and the test database, talking to the
+    sandbox, for the whole session. Tests that use it need ``transactional_db`` so the worker
+    sees their rows (the ``worker`` fixture gives both)."""
+    worker = WorkerProcess(env=sandbox_env(sandbox_server)).start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def start_worker(django_db_setup, sandbox_server):
+    """Start extra workers with their own settings (e.g. a short lease); all stopped after."""
+    started: list[WorkerProcess] = []
+
+    def start(**kwargs) -> WorkerProcess:
+        env = {**sandbox_env(sandbox_server), **kwargs.pop("env", {})}
+        worker = WorkerProcess(env=env, **kwargs).start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.kill()
+
+
+@pytest.fixture
+def worker(celery_worker, transactional_db):
+    """The session's worker, with the queues emptied before the test."""
+    purge_queues()
+    assert celery_worker.proc.poll() is None, celery_worker.log_tail()
+    yield celery_worker
+    purge_queues()
+
+
+@pytest.fixture(scope="session")
+def sandbox_server():
+    """One marketplace sandbox process for the whole session (no database needed)."""
+    from tests.harness import SandboxProcess
+
+    server = SandboxProcess().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_server):
+    """The session's sandbox, reset to its startup settings with empty stores."""
+    assert sandbox_server.proc.poll() is None, sandbox_server.log_tail()
+    sandbox_server.reset()
+    return sandbox_server
+
+
+@pytest.fixture
+def bricklink_sandbox(sandbox, settings):
+    """This test process's clients talk to the sandbox (reset for the test)."""
+    for name, value in sandbox_env(sandbox).items():
+        setattr(settings, name, value)
+    return sandbox
+
+
+@pytest.fixture(scope="session")
+def sandbox_catalog():
+    """The catalog the sandbox serves (seed 1), to pick items by property."""
+    from marketplaces.sandbox.catalog import build_catalog
+
+    return build_catalog(1)
