@@ -1,0 +1,1 @@
+"""Quotas shared by every worker on every machine, kept in the database."""
