@@ -1,0 +1,1 @@
+"""The global BrickLink catalog: parts, colors, categories, price guides, and their freshness."""

@@ -1,0 +1,126 @@
+"""End to end: the API, real worker processes, PostgreSQL, Redis, and the sandbox over HTTP."""
+
+import os
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+import requests
+
+from catalog.models import JobStatus, Kind, Part, Priority, RefreshJob
+from catalog.services import Resource, refresh_drain, refresh_enqueue
+from catalog.tasks import process_refresh
+from core import clock
+from tests.factories import MembershipFactory, PartFactory, token_for
+from tests.harness import wait_for
+
+pytestmark = pytest.mark.worker
+
+
+@pytest.fixture
+def http(live_server, transactional_db):
+    """An authenticated requests session against the live server (a real threaded server)."""
+    session = requests.Session()
+    user = MembershipFactory(role="member").user
+    session.headers["Authorization"] = f"Token {token_for(user)}"
+    session.base = f"{live_server.url}/api/v1/catalog"
+    return session
+
+
+def test_missing_part_becomes_fresh_through_the_api_and_wait_returns_when_it_lands(
+    worker, sandbox, http
+):
+    sandbox.control(latency={"fixed_ms": 300, "random_ms": 0})
+    started = time.monotonic()
+    body = http.get(f"{http.base}/parts/3001/", params={"wait": 10}).json()
+    elapsed = time.monotonic() - started
+    assert body["status"] == "fresh"
+    assert body["data"]["name"] == "Brick 2 x 4"
+    assert body["is_refreshing"] is False
+    assert 0.3 <= elapsed < 5  # as soon as the data landed, not after the full wait
+    assert RefreshJob.objects.get(resource="part:3001").status == JobStatus.SUCCEEDED
+    # And without wait: missing, then fresh once the worker is done.
+    first = http.get(f"{http.base}/parts/3003/colors/").json()
+    assert first["status"] == "missing"
+    wait_for(lambda: http.get(f"{http.base}/parts/3003/colors/").json()["status"] == "fresh")
+
+
+def test_fifty_concurrent_reads_make_one_row_and_one_set_of_calls(worker, sandbox, http):
+    sandbox.control(latency={"fixed_ms": 200, "random_ms": 0})
+    paths = ["parts/3001/"] * 30 + ["parts/3001/price-guide/?color_id=11"] * 30
+    barrier = threading.Barrier(len(paths))
+
+    def read(path):
+        barrier.wait()
+        return http.get(f"{http.base}/{path}").status_code
+
+    with ThreadPoolExecutor(len(paths)) as pool:
+        statuses = list(pool.map(read, paths))
+    assert statuses == [200] * len(paths)
+    assert RefreshJob.objects.filter(resource="part:3001").count() == 1
+    assert RefreshJob.objects.filter(resource="price_guide:3001:11").count() == 1
+    wait_for(
+        lambda: not RefreshJob.objects.filter(status__in=["pending", "inflight"]).exists(),
+        message="both refreshes to finish",
+    )
+    calls = sandbox.calls()
+    assert calls["by_resource"]["GET /bricklink/items/PART/3001"] == 1
+    assert calls["by_endpoint"]["GET /bricklink/items/{type}/{no}/price"] == 4
+
+
+def test_a_worker_killed_mid_call_is_reclaimed_after_its_lease_and_completed_once(
+    sandbox, start_worker, transactional_db, monkeypatch
+):
+    from catalog import services
+
+    # Enqueue without publishing: this test sends the message to a queue only its doomed
+    # worker reads, so no other worker can pick the job up first.
+    monkeypatch.setattr(services, "_publish", lambda *args, **kw: None)
+    lease = {"CATALOG_LEASE_SECONDS": "3"}
+    doomed = start_worker(queues="doomed", env=lease, concurrency=1)
+    sandbox.control(faults=[{"provider": "bricklink", "path": "^/items", "latency_fixed_ms": 8000}])
+    result = refresh_enqueue(resource=Resource(Kind.PART, "3001"), priority=Priority.HIGH)
+    monkeypatch.undo()  # from here on, publishing is real (the drain needs it)
+    process_refresh.apply_async(args=[result.job_id], queue="doomed")
+    wait_for(lambda: sandbox.calls()["total"] >= 1, message="the call to start")
+    assert RefreshJob.objects.get(pk=result.job_id).status == JobStatus.INFLIGHT
+    os.killpg(doomed.proc.pid, signal.SIGKILL)  # the worker and its pool, mid-call
+    doomed.proc.wait(10)
+
+    sandbox.control(faults=[])
+    start_worker(queues="urgent,default", env=lease)
+    job = RefreshJob.objects.get(pk=result.job_id)
+    assert job.status == JobStatus.INFLIGHT  # nobody knows yet that its worker is gone
+    wait_for(lambda: clock.now() > job.lease_expires_at, timeout=10)
+    run = refresh_drain()
+    assert run.reclaimed == 1
+    wait_for(
+        lambda: RefreshJob.objects.get(pk=result.job_id).status == JobStatus.SUCCEEDED,
+        message="the reclaimed row to complete",
+    )
+    job = RefreshJob.objects.get(pk=result.job_id)
+    assert job.attempt == 1  # the lost run counted
+    assert Part.objects.filter(no="3001").count() == 1
+    assert RefreshJob.objects.filter(resource="part:3001").count() == 1
+    assert sandbox.calls()["by_resource"]["GET /bricklink/items/PART/3001"] == 2
+
+
+def test_last_known_good_is_served_while_bricklink_answers_only_500s(worker, sandbox, http):
+    PartFactory(no="3001", name="Brick 2 x 4", last_fetched=clock.now() - timedelta(days=90))
+    sandbox.control(faults=[{"provider": "bricklink", "error_500": 1}])
+    first = http.get(f"{http.base}/parts/3001/").json()
+    assert first["data"]["name"] == "Brick 2 x 4"
+    assert first["freshness"] == "expired"
+    wait_for(
+        lambda: RefreshJob.objects.filter(resource="part:3001", attempt__gte=1).exists(),
+        message="a failed attempt",
+    )
+    body = http.get(f"{http.base}/parts/3001/").json()
+    assert body["data"]["name"] == "Brick 2 x 4"  # last-known-good, never an error page
+    assert body["status"] == "refreshing"
+    assert body["last_error"]["code"] == "transient"
+    assert body["last_error"]["at"].endswith("Z")
+    assert http.get(f"{http.base}/parts/3001/", params={"wait": 1}).status_code == 200
