@@ -1,0 +1,1 @@
+"""A seller's lots and their sync to BrickLink and BrickOwl."""

@@ -1,0 +1,90 @@
+"""Fixtures shared by the inventory tests."""
+
+from decimal import Decimal
+
+import pytest
+
+from core import clock
+from inventory.models import MarketplaceConnection, Provider, SyncState
+from inventory.services import item_create
+from inventory.sync import sync_run
+from tests.factories import AccountFactory, MembershipFactory
+from tests.harness import SandboxProcess
+
+BL = Provider.BRICKLINK
+BO = Provider.BRICKOWL
+BL_KEY = SandboxProcess.BRICKLINK_CREDENTIALS["consumer_key"]
+BO_KEY = SandboxProcess.BRICKOWL_KEY
+
+
+@pytest.fixture
+def no_publishing(monkeypatch):
+    """These tests run syncs themselves."""
+    from inventory import tasks
+
+    sent = []
+    monkeypatch.setattr(tasks, "publish_sync", lambda *args, **kw: sent.append(args))
+    monkeypatch.setattr(tasks, "publish_sweep", lambda: None)
+    return sent
+
+
+@pytest.fixture
+def store(bricklink_sandbox, db, settings):
+    """An account connected to both sandbox stores, and how to look at them."""
+    settings.INVENTORY_SYNC_RETRY_JITTER_SECONDS = 0
+    account = AccountFactory()
+    owner = MembershipFactory(account=account, role="owner").user
+    MarketplaceConnection.objects.create(
+        account=account,
+        provider=BL,
+        enabled=True,
+        updated_at=clock.now(),
+        credentials=SandboxProcess.BRICKLINK_CREDENTIALS,
+    )
+    MarketplaceConnection.objects.create(
+        account=account,
+        provider=BO,
+        enabled=True,
+        updated_at=clock.now(),
+        credentials={"api_key": BO_KEY},
+    )
+
+    class Store:
+        sandbox = bricklink_sandbox
+
+        def __init__(self):
+            self.account, self.owner = account, owner
+
+        def create(self, **data):
+            fields = {
+                "part_number": "3001",
+                "color_id": 11,
+                "condition": "new",
+                "quantity_available": 5,
+                "price": Decimal("0.1250"),
+                **data,
+            }
+            return item_create(account=account, actor=owner, data=fields)
+
+        def bricklink(self):
+            return bricklink_sandbox.inventory("bricklink", BL_KEY)
+
+        def brickowl(self):
+            return bricklink_sandbox.inventory("brickowl", BO_KEY)
+
+        def ledger(self, provider):
+            return [e for e in bricklink_sandbox.ledger() if e["provider"] == provider]
+
+        def state(self, item, provider):
+            return SyncState.objects.get(item=item, provider=provider)
+
+        def sync(self, item, provider=None):
+            return {
+                p: sync_run(item_id=item.id, provider=p).outcome
+                for p in ([provider] if provider else [BL, BO])
+            }
+
+        def make_due(self, item):
+            SyncState.objects.filter(item=item).update(next_attempt_at=clock.now())
+
+    return Store()
