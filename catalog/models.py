@@ -188,6 +188,11 @@ class RefreshJob(models.Model):
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
     processed_at = models.DateTimeField(null=True, blank=True)
+    drain_run = models.ForeignKey(
+        "DrainRun", null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+",
+        db_index=False, db_constraint=False,  # runs are pruned; a row may outlive its run
+        help_text="the drain pass that last sent this row, while it is out",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["-id"]
@@ -229,8 +234,18 @@ class DrainRun(models.Model):
     started_at = models.DateTimeField(db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     reclaimed = models.PositiveIntegerField(default=0, help_text="expired leases put back")
-    dispatched = models.PositiveIntegerField(default=0, help_text="due rows sent to workers")
+    dispatched = models.PositiveIntegerField(
+        "claimed", default=0, help_text="due rows it claimed and sent to the workers"
+    )
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    # What became of the rows it sent, counted as the workers finish them.
+    succeeded = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(
+        default=0, help_text="failed attempts (retried later or failed for good)"
+    )
+    deferred = models.PositiveIntegerField(
+        default=0, help_text="put back without calling: quota or circuit breaker"
+    )
 
     class Meta:
         ordering = ["-started_at"]

@@ -31,7 +31,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.db.models.functions import Least
 
@@ -243,6 +243,7 @@ class _Claim:
     resource: Resource
     priority: int
     attempt: int
+    drain_run: int | None = None
 
 
 def _claim(job_id: int, now: datetime) -> _Claim | None:
@@ -254,7 +255,7 @@ def _claim(job_id: int, now: datetime) -> _Claim | None:
         cursor.execute(
             f"UPDATE {table} SET status = %s, claim_token = %s, lease_expires_at = %s, "  # noqa: S608
             "updated_at = %s WHERE id = %s AND status = %s AND next_attempt_at <= %s "
-            "RETURNING kind, no, color_id, priority, attempt",
+            "RETURNING kind, no, color_id, priority, attempt, drain_run_id",
             [
                 JobStatus.INFLIGHT,
                 _db("claim_token", token),
@@ -268,8 +269,8 @@ def _claim(job_id: int, now: datetime) -> _Claim | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    kind, no, color_id, priority, attempt = row
-    return _Claim(job_id, token, Resource(kind, no, color_id), priority, attempt)
+    kind, no, color_id, priority, attempt, drain_run = row
+    return _Claim(job_id, token, Resource(kind, no, color_id), priority, attempt, drain_run)
 
 
 def _fenced(claim: _Claim) -> Any:
@@ -294,6 +295,7 @@ def _put_back(claim: _Claim, wait: float, now: datetime, *, attempt: int | None 
         "next_attempt_at": now + timedelta(seconds=delay),
         "updated_at": now,
         "dispatched_at": None,
+        "drain_run": None,
     }
     if attempt is None:
         changes["deferrals"] = F("deferrals") + 1
@@ -325,36 +327,54 @@ class ProcessOutcome:
     kind: str = ""
 
 
+# Which counter of the drain run that sent a row its outcome moves.
+_DRAIN_COUNTERS = {
+    "succeeded": "succeeded", "retrying": "failed", "failed": "failed", "deferred": "deferred",
+}  # fmt: skip
+
+
 def refresh_process(*, job_id: int) -> ProcessOutcome:
     """Run one refresh if it is due and nobody else holds it. Idempotent: a duplicate or late
     message finds nothing to claim."""
     now = clock.now()
-    with transaction.atomic():
+    with transaction.atomic():  # the claim and the admission commit together
         claim = _claim(job_id, now)
         if claim is None:
             return ProcessOutcome("not_claimed", job_id)
-        gate = breaker_allow(name=BREAKER, probe_timeout=settings.CATALOG_LEASE_SECONDS)
-        if not gate.allowed:
-            delay = _put_back(claim, gate.retry_after, now)
-            _requeue_later(claim, delay)
-            return ProcessOutcome("deferred", job_id, "circuit breaker open", claim.resource.kind)
-        try:
-            decision = rate_limit_take(
-                names=_limits_for(claim.priority), count=CALLS[claim.resource.kind]
-            )
-        except LimitCannotFit as exc:
-            # Configuration: no amount of waiting helps. Fail loudly, do not loop.
-            logger.error("refresh #%s can never run: %s", job_id, exc)
-            error = {"code": "configuration", "message": str(exc), "at": _iso_now(now)}
-            _fail(claim, error, now)
-            return ProcessOutcome("failed", job_id, str(exc), claim.resource.kind)
-        if not decision.granted:
-            delay = _put_back(claim, decision.retry_after, now)
-            _requeue_later(claim, delay)
-            return ProcessOutcome(
-                "deferred", job_id, f"rate limit {decision.limit}", claim.resource.kind
-            )
+        refused, gate = _admit(claim, now)
+    outcome = refused or _call(claim, gate)
+    counter = _DRAIN_COUNTERS.get(outcome.outcome)
+    if claim.drain_run and counter:
+        DrainRun.objects.filter(pk=claim.drain_run).update(**{counter: F(counter) + 1})
+    return outcome
 
+
+def _admit(claim: _Claim, now: datetime) -> tuple[ProcessOutcome | None, Any]:
+    """The breaker and the rate limits, before any call: (outcome if refused, the gate)."""
+    job_id, kind = claim.job_id, claim.resource.kind
+    gate = breaker_allow(name=BREAKER, probe_timeout=settings.CATALOG_LEASE_SECONDS)
+    if not gate.allowed:
+        delay = _put_back(claim, gate.retry_after, now)
+        _requeue_later(claim, delay)
+        return ProcessOutcome("deferred", job_id, "circuit breaker open", kind), gate
+    try:
+        decision = rate_limit_take(names=_limits_for(claim.priority), count=CALLS[kind])
+    except LimitCannotFit as exc:
+        # Configuration: no amount of waiting helps. Fail loudly, do not loop.
+        logger.error("refresh #%s can never run: %s", job_id, exc)
+        error = {"code": "configuration", "message": str(exc), "at": _iso_now(now)}
+        _fail(claim, error, now)
+        return ProcessOutcome("failed", job_id, str(exc), kind), gate
+    if not decision.granted:
+        delay = _put_back(claim, decision.retry_after, now)
+        _requeue_later(claim, delay)
+        return ProcessOutcome("deferred", job_id, f"rate limit {decision.limit}", kind), gate
+    return None, gate
+
+
+def _call(claim: _Claim, gate: Any) -> ProcessOutcome:
+    """Fetch from BrickLink and store, fenced by the claim."""
+    job_id = claim.job_id
     try:
         payload = _fetch(claim.resource)
     except MarketplaceError as exc:
@@ -578,7 +598,7 @@ def refresh_reclaim_expired(*, now: datetime | None = None) -> int:
             "status": JobStatus.FAILED if gone else JobStatus.PENDING,
             "attempt": attempt + 1, "claim_token": None, "lease_expires_at": None,
             "next_attempt_at": now, "updated_at": now, "dispatched_at": None,
-            "last_error": error,
+            "drain_run": None, "last_error": error,
         }  # fmt: skip
         if gone:
             changes["processed_at"] = now
@@ -608,7 +628,7 @@ def refresh_drain(*, batch_size: int | None = None) -> DrainRun:
         )
         due = list(due)
         RefreshJob.objects.filter(id__in=[job_id for job_id, _ in due]).update(
-            dispatched_at=started
+            dispatched_at=started, drain_run=run
         )
     for job_id, priority in due:
         _publish(job_id, priority)
@@ -618,6 +638,62 @@ def refresh_drain(*, batch_size: int | None = None) -> DrainRun:
     run.duration_ms = int((finished - started).total_seconds() * 1000)
     run.save()
     return run
+
+
+# --- operator actions (the admin) ----------------------------------------------------------------
+
+
+def refresh_retry_now(*, job_ids: Iterable[int]) -> tuple[int, int]:
+    """Run these rows now: a pending row skips its backoff, a failed or succeeded row becomes
+    pending again with its attempts reset. A row whose resource already has another active
+    refresh, or that is in flight, is left alone. Answers (retried, skipped)."""
+    now = clock.now()
+    ids = list(job_ids)
+    retried: list[tuple[int, int]] = []
+    for job in RefreshJob.objects.filter(id__in=ids).values("id", "status", "priority"):
+        rows = RefreshJob.objects.filter(pk=job["id"], status=job["status"])
+        if job["status"] == JobStatus.PENDING:
+            changes: dict[str, Any] = {"next_attempt_at": now, "deferrals": 0}
+        elif job["status"] in (JobStatus.FAILED, JobStatus.SUCCEEDED):
+            changes = {
+                "status": JobStatus.PENDING, "attempt": 0, "deferrals": 0, "next_attempt_at": now,
+                "processed_at": None, "dispatched_at": None, "drain_run": None,
+            }  # fmt: skip
+        else:
+            continue  # in flight: its worker holds it
+        try:
+            with transaction.atomic():
+                updated = rows.update(**changes, updated_at=now)
+        except IntegrityError:  # another refresh of the same resource is active
+            continue
+        if updated:
+            retried.append((job["id"], job["priority"]))
+    for job_id, priority in retried:
+        transaction.on_commit(lambda job_id=job_id, priority=priority: _publish(job_id, priority))
+    return len(retried), len(ids) - len(retried)
+
+
+def refresh_raise_to_high(*, job_ids: Iterable[int]) -> int:
+    """Raise these pending rows to HIGH (and out of any backoff); answers how many moved."""
+    with transaction.atomic():
+        raised = _raise(list(job_ids), Priority.HIGH, clock.now())
+        if raised:
+            transaction.on_commit(lambda: _publish_many(raised, Priority.HIGH))
+    return len(raised)
+
+
+def refresh_mark_failed(*, job_ids: Iterable[int], by: str) -> int:
+    """Give these pending or in-flight rows up. An in-flight row's worker is fenced out: its
+    result is dropped when it finishes. Answers how many were marked."""
+    now = clock.now()
+    error = {
+        "code": "marked_failed", "provider": "brickops", "http_status": None, "meta_code": None,
+        "message": f"marked failed by {by}", "at": _iso_now(now),
+    }  # fmt: skip
+    return RefreshJob.objects.filter(id__in=list(job_ids), status__in=ACTIVE_STATUSES).update(
+        status=JobStatus.FAILED, claim_token=None, lease_expires_at=None, last_error=error,
+        processed_at=now, updated_at=now,
+    )  # fmt: skip
 
 
 # --- background freshness, cleanup ---------------------------------------------------------------

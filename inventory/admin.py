@@ -108,6 +108,19 @@ class SyncStateAdmin(ReadOnlyAdmin):
     list_filter = ["status", "provider", "in_doubt"]
     list_select_related = ["item"]
     search_fields = ["item__part_number", "lot_id"]
+    actions = ["sync_again"]
+
+    def has_operate_permission(self, request) -> bool:
+        return request.user.has_perm("inventory.change_syncstate")
+
+    @admin.action(description="Sync again now", permissions=["operate"])
+    def sync_again(self, request, queryset) -> None:
+        """Failed (or any) syncs of the selected rows: attempts reset, sent to the workers."""
+        items = {state.item_id: state.item for state in queryset.select_related("item")}
+        live = [item for item in items.values() if not item.archived]
+        for item in live:
+            services.item_sync_now(item=item)
+        self.message_user(request, f"{len(live)} item(s) are being synced again.", messages.SUCCESS)
 
     @admin.display(description="last error")
     def short_error(self, obj: SyncState) -> str:
