@@ -7,7 +7,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install run test lint format lock clean bench-deps
+.PHONY: install run test lint format lock clean bench-deps browser
 
 install: $(STAMP)
 
@@ -22,10 +22,19 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py setup_schedules
 	$(BIN)/python manage.py ensure_demo_account
+	$(BIN)/python manage.py metrics_reset
 	PATH="$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile.dev start
 
-test: install
+test: install browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The admin's browser test (tests/e2e) drives Debian's Chromium through Playwright; Playwright's
+# own browser downloads are never used.
+browser:
+	@command -v chromium >/dev/null || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -q && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
 lint: install
 	$(BIN)/ruff check .

@@ -36,6 +36,7 @@ from django.db.models import F
 from django.db.models.functions import Least
 
 from core import clock
+from core.metrics import record_backoff
 from marketplaces.bricklink import BrickLinkClient, FullPriceGuide, Item, KnownColor
 from marketplaces.errors import (
     AuthError,
@@ -303,7 +304,10 @@ def _put_back(claim: _Claim, wait: float, now: datetime, *, attempt: int | None 
         changes["attempt"] = attempt
     if error is not None:
         changes["last_error"] = error
-    return delay if _fenced(claim).update(**changes) else -1.0
+    if not _fenced(claim).update(**changes):
+        return -1.0
+    record_backoff(source="refresh", reason="deferred" if attempt is None else "retry")
+    return delay
 
 
 def _requeue_later(claim: _Claim, delay: float) -> None:

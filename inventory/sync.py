@@ -35,6 +35,7 @@ from django.core.cache import caches
 from django.db import connection, transaction
 
 from core import clock
+from core.metrics import record_backoff
 from marketplaces.bricklink import BrickLinkClient, Credentials, Lot, NewLot
 from marketplaces.brickowl import BrickOwlClient, OwlLot
 from marketplaces.errors import MarketplaceError, NotFound, RateLimited
@@ -549,6 +550,7 @@ def _reschedule(claim: Claim, wait: float, reason: str) -> None:
     soon = delay <= settings.INVENTORY_REQUEUE_MAX_DELAY_SECONDS
     if release_claim(claim, status=SyncStatus.SYNCING, next_attempt_at=at,
                      dispatched_at=at if soon else None):  # fmt: skip
+        record_backoff(source="inventory_sync", reason="deferred")
         if soon:
             transaction.on_commit(lambda: publish_sync(claim.item_id, claim.provider, delay))
         logger.info("sync of #%s on %s waits %.1fs: %s", claim.item_id, claim.provider,
@@ -571,6 +573,8 @@ def _failed_call(claim: Claim, exc: MarketplaceError, calls: int) -> SyncOutcome
                 claim, status=SyncStatus.SYNCING, attempts=attempts, last_error=error,
                 next_attempt_at=at, dispatched_at=at if soon else None,
             )  # fmt: skip
+            if released:
+                record_backoff(source="inventory_sync", reason="retry")
             if released and soon:
                 transaction.on_commit(lambda: publish_sync(claim.item_id, claim.provider, delay))
             return SyncOutcome("retrying", str(exc), calls)

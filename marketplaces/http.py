@@ -27,6 +27,8 @@ from django.conf import settings
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
+from core.metrics import record_marketplace_call
+
 from .errors import BadRequest, MarketplaceError, TransientError
 
 logger = logging.getLogger("marketplaces.http")
@@ -140,7 +142,8 @@ def seconds_until_next_utc_midnight(now: datetime | None = None) -> float:
 
 
 class MarketplaceClient:
-    """Base of both clients: sends, classifies transport failures, logs one line per call."""
+    """Base of both clients: sends, classifies transport failures, logs one line and counts
+    each call (``brickops_marketplace_requests_total`` and its duration)."""
 
     provider = "marketplace"
 
@@ -167,12 +170,12 @@ class MarketplaceClient:
             raw = self._send(method, template, path_params, params, json, data, max_bytes)
             result, meta_code = decode(raw, method, template)
         except MarketplaceError as exc:
-            self._log(method, template, exc.http_status, exc.meta_code, started, exc.code)
+            self._record(method, template, exc.http_status, exc.meta_code, started, exc.code)
             raise
-        self._log(method, template, raw.status, meta_code, started, "ok")
+        self._record(method, template, raw.status, meta_code, started, "ok")
         return result
 
-    def _log(
+    def _record(
         self,
         method: str,
         template: str,
@@ -181,7 +184,16 @@ class MarketplaceClient:
         started: float,
         outcome: str,
     ) -> None:
-        duration_ms = (time.monotonic() - started) * 1000
+        """One log line and the call's metrics, both keyed by the path *template*."""
+        seconds = time.monotonic() - started
+        record_marketplace_call(
+            provider=self.provider,
+            method=method,
+            template=template,
+            outcome=outcome,
+            seconds=seconds,
+        )
+        duration_ms = seconds * 1000
         logger.log(
             logging.INFO if outcome == "ok" else logging.WARNING,
             "%s %s %s -> %s meta=%s %s in %.1fms",

@@ -18,6 +18,7 @@ from django.db.models import Value
 from django.db.models.functions import Greatest
 
 from core import clock
+from core.metrics import RATE_LIMIT_DENIALS
 
 from . import rules as r
 from .config import Limit, limit_get
@@ -301,7 +302,9 @@ def rate_limit_take(
                 decision, changed = _evaluate(plans, rows, count, reserve, now)
                 if changed:
                     _write(changed)
-                return decision
+            if not decision.granted:
+                RATE_LIMIT_DENIALS.labels(limit=decision.limit).inc()
+            return decision
         except _MissingRows:
             with transaction.atomic():
                 _create_buckets(plans, now)

@@ -40,6 +40,8 @@ def child_env(**extra: str) -> dict[str, str]:
         "CELERY_KEY_PREFIX": settings.CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"],
         "SECRET_KEY": settings.SECRET_KEY,
         "FIELD_ENCRYPTION_KEY": settings.FIELD_ENCRYPTION_KEY,
+        # Its counters land beside this process's, where /metrics adds them up.
+        "PROMETHEUS_MULTIPROC_DIR": settings.PROMETHEUS_MULTIPROC_DIR,
         "PYTHONUNBUFFERED": "1",
     }
     env.update(extra)
@@ -58,9 +60,12 @@ class WorkerProcess:
         env: dict[str, str] | None = None,
         name: str | None = None,
         app: str = "config",
+        control_app=None,
     ) -> None:
         self.name = name or f"test-{uuid.uuid4().hex[:8]}@localhost"
         self.app = app
+        # Pings go through this app's broker (a worker on another broker needs its own).
+        self.control_app = control_app
         self.concurrency = concurrency
         self.queues = queues
         self.pool = pool
@@ -106,7 +111,7 @@ class WorkerProcess:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"worker exited with {self.proc.returncode}: {self.log_tail()}")
-            if app.control.ping(destination=[self.name], timeout=0.5):
+            if (self.control_app or app).control.ping(destination=[self.name], timeout=0.5):
                 return
         raise RuntimeError(f"worker not ready after {timeout}s: {self.log_tail()}")
 

@@ -7,10 +7,13 @@ filesystem broker under ``var/``. With ``DATABASE_URL=postgres://...`` and
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
+from django_guid.integrations import CeleryIntegration
 from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -18,6 +21,24 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
 # The embedded stack keeps its database, broker files and dev secrets here.
 VAR_DIR = Path(env.str("BRICKOPS_VAR_DIR", default=str(BASE_DIR / "var")))
+
+
+def prometheus_multiproc_dir(default: Path) -> str:
+    """Where every process of this machine (gunicorn workers, Celery pool processes, beat)
+    writes its Prometheus counters, for /metrics to add up (prometheus_client's multiprocess
+    mode). It must be in the environment before prometheus_client is first imported, which is
+    when it picks its mode: settings load before any app code, and processes started from this
+    one inherit the variable. Local to the machine: never a shared volume."""
+    path = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(default))
+    Path(path).mkdir(parents=True, exist_ok=True)
+    return path
+
+
+PROMETHEUS_MULTIPROC_DIR = prometheus_multiproc_dir(VAR_DIR / "prometheus")
+# /metrics answers anyone unless restricted: to these addresses or networks (the scraper's
+# REMOTE_ADDR, e.g. "10.0.0.0/8,127.0.0.1") and/or to requests carrying this bearer token.
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 
 def dev_secret(name: str, generate) -> str:
@@ -60,6 +81,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "django_guid",
     "core",
     "accounts",
     "marketplaces",
@@ -69,6 +91,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later middleware's log lines carry the request id, and every response
+    # (errors included) echoes it.
+    "django_guid.middleware.guid_middleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.ApiErrorMiddleware",
@@ -410,14 +435,36 @@ INVENTORY_BRICKOWL_COLOR_CACHE_SECONDS = 86_400
 
 # --- Logging -----------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# "text" for people at a terminal; "json" for one JSON object a line (log collectors).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text").lower()
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'text' or 'json', not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        # The request id of the request or Celery task this line belongs to (django-guid).
+        "correlation_id": {"()": "django_guid.log_filters.CorrelationId"},
+        # Defence in depth: no key, token, signature or secret setting in any line.
+        "redact_secrets": {"()": "core.logs.RedactSecretsFilter"},
+    },
     "formatters": {
-        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "text": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s",
+        },
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(correlation_id)s %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": True,
+        },
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "text"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["correlation_id", "redact_secrets"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
@@ -426,7 +473,23 @@ LOGGING = {
         "urllib3": {"level": "WARNING"},
         "requests_oauthlib": {"level": "WARNING"},
         "oauthlib": {"level": "WARNING"},
+        # A line per request and per task saying which id it picked: the id is on every line.
+        "django_guid": {"level": "WARNING"},
     },
+}
+
+# --- Request ids (django-guid) -----------------------------------------------------------------
+# A request's id comes from its X-Request-ID header when that is a valid UUID, else is
+# generated; the response echoes it. Tasks published while handling the request (after
+# commit, too: the id lives in a context variable of the request's thread) carry it in a
+# message header, and the worker sets it for the task's lines and for the tasks it publishes
+# in turn. A task published without one (beat) gets an id of its own.
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "VALIDATE_GUID": True,
+    "RETURN_HEADER": True,
+    "EXPOSE_HEADER": True,
+    "INTEGRATIONS": [CeleryIntegration()],
 }
 
 # How long the health check waits for the database and the broker.

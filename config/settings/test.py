@@ -1,5 +1,25 @@
 """The test suite: real PostgreSQL and Redis on localhost unless the environment says otherwise."""
 
+import atexit
+import os
+import shutil
+import tempfile
+
+# Several suites run at once on one machine: each session counts its metrics in a directory of
+# its own, which the processes it starts inherit (tests/harness.py child_env), removed when the
+# process that made it exits. Set before .base, whose default is the shared var/prometheus.
+if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+    _metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
+        prefix="brickops-metrics-"
+    )
+    _metrics_dir_owner = os.getpid()
+
+    @atexit.register
+    def _remove_metrics_dir() -> None:
+        if os.getpid() == _metrics_dir_owner:  # not a forked child going away
+            shutil.rmtree(_metrics_dir, ignore_errors=True)
+
+
 from .base import *  # noqa: F403
 from .base import (
     REDIS_BROKER_TRANSPORT_OPTIONS,
