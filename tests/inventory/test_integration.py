@@ -3,50 +3,22 @@ Redis and both sandbox stores over HTTP."""
 
 import random
 import time
-from decimal import Decimal
 
 import pytest
 
-from core import clock
-from inventory.models import InventoryItem, MarketplaceConnection, Provider, SyncState
-from inventory.services import item_archive, item_create, item_update, sync_sweep
-from inventory.sync import marker_item_id, owl_item_id
+from inventory.models import InventoryItem
+from inventory.services import item_update, sync_sweep
 from tests.factories import AccountFactory, MembershipFactory
-from tests.harness import SandboxProcess, wait_for
+from tests.harness import wait_for
+from tests.inventory.scenario import (
+    assert_stores_match_items,
+    connect,
+    random_changes,
+    settled,
+    stores,
+)
 
 pytestmark = pytest.mark.worker
-
-BL_KEY = SandboxProcess.BRICKLINK_CREDENTIALS["consumer_key"]
-BO_KEY = SandboxProcess.BRICKOWL_KEY
-
-
-def connect(account):
-    for provider, credentials in (
-        (Provider.BRICKLINK, SandboxProcess.BRICKLINK_CREDENTIALS),
-        (Provider.BRICKOWL, {"api_key": BO_KEY}),
-    ):
-        MarketplaceConnection.objects.create(
-            account=account,
-            provider=provider,
-            enabled=True,
-            credentials=credentials,
-            updated_at=clock.now(),
-        )
-
-
-def stores(sandbox):
-    bricklink = {
-        marker_item_id(lot["remarks"]): lot for lot in sandbox.inventory("bricklink", BL_KEY)
-    }
-    brickowl = {
-        owl_item_id(lot["external_lot_ids"].get("other")): lot
-        for lot in sandbox.inventory("brickowl", BO_KEY)
-    }
-    return bricklink, brickowl
-
-
-def settled() -> bool:
-    return not SyncState.objects.filter(status__in=["pending", "syncing"]).exists()
 
 
 def test_create_update_delete_reach_both_stores_through_a_worker(worker, sandbox, client_for):
@@ -87,54 +59,6 @@ def test_create_update_delete_reach_both_stores_through_a_worker(worker, sandbox
     assert api.delete(f"/api/v1/inventory/items/{item_id}/").status_code == 204
     wait_for(settled, message="the delete to sync")
     assert stores(sandbox) == ({}, {})
-
-
-PARTS = ["3001", "3003", "3004", "3005", "3010", "3020", "3022", "3023", "3024", "3069b"]
-COLORS = [1, 5, 11, 86]
-
-
-def random_changes(
-    rng: random.Random, account, actor, count: int, max_items: int, pause: float = 0.0
-) -> None:
-    live: list[InventoryItem] = []
-    created = 0
-    for _ in range(count):
-        time.sleep(pause)  # sellers edit while syncs run: changes meet syncs in flight
-        roll = rng.random()
-        if created < max_items and (not live or roll < 0.3):
-            live.append(
-                item_create(
-                    account=account,
-                    actor=actor,
-                    data={
-                        "part_number": rng.choice(PARTS),
-                        "color_id": rng.choice(COLORS),
-                        "condition": rng.choice(["new", "used"]),
-                        "quantity_available": rng.randint(0, 20),
-                        "price": Decimal(rng.randint(1, 2000)) / 1000,
-                    },
-                )
-            )
-            created += 1
-        elif not live:
-            continue
-        elif roll < 0.9:
-            item = rng.choice(live)
-            data = {}
-            for field, value in (
-                ("quantity_available", rng.randint(0, 25)),
-                ("price", Decimal(rng.randint(1, 2000)) / 1000),
-                ("notes", rng.choice(["", "Mint", "Scratched"])),
-                ("status", rng.choice(["available"] * 4 + ["reserved", "sold"])),
-                ("location", rng.choice(["", "A1", "B7"])),
-            ):
-                if rng.random() < 0.5:
-                    data[field] = value
-            index = live.index(item)
-            live[index] = item_update(item=item, actor=actor, data=data or {"notes": "x"})
-        else:
-            item = live.pop(rng.randrange(len(live)))
-            item_archive(item=item, actor=actor)
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -195,28 +119,7 @@ def test_random_changes_with_faults_converge_to_exactly_the_items(
 
     items = list(InventoryItem.objects.filter(account=account))
     assert 20 <= len(items) <= 30
-    assert not SyncState.objects.filter(status="failed").exists(), list(
-        SyncState.objects.filter(status="failed").values("item_id", "provider", "last_error")
-    )
-    bricklink, brickowl = stores(sandbox)
-    listed = {item.id: item for item in items if item.listed_quantity > 0}
-    assert set(bricklink) == set(listed)  # no extra lot, none missing
-    assert set(brickowl) == set(listed)
-    assert len(sandbox.inventory("bricklink", BL_KEY)) == len(listed)  # one lot per item
-    assert len(sandbox.inventory("brickowl", BO_KEY)) == len(listed)
-    for item_id, item in listed.items():
-        lot = bricklink[item_id]
-        assert (lot["item"]["no"], lot["color_id"], lot["quantity"]) == (
-            item.part_number,
-            item.color_id,
-            item.quantity_available,
-        )
-        assert lot["new_or_used"] == ("N" if item.condition == "new" else "U")
-        assert Decimal(lot["unit_price"]) == item.price
-        assert lot["description"] == item.notes
-        owl = brickowl[item_id]
-        assert int(owl["qty"]) == item.quantity_available
-        assert Decimal(owl["price"]) == item.price.quantize(Decimal("0.001"))
+    assert_stores_match_items(sandbox, account)
     # The faults really happened: about a fifth of all calls, of every kind.
     assert sum(faults.values()) >= 0.1 * calls["total"]
     assert set(faults) == {"error_500", "html_503", "hang", "apply_then_timeout", "http_429"}

@@ -1,0 +1,116 @@
+"""Inventory scenarios shared by the integration and fault tests: connect an account to both
+sandbox stores, make random changes, and check that the stores hold exactly the items."""
+
+import random
+import time
+from decimal import Decimal
+
+from core import clock
+from inventory.models import InventoryItem, MarketplaceConnection, Provider, SyncState
+from inventory.services import item_archive, item_create, item_update
+from inventory.sync import marker_item_id, owl_item_id
+from tests.harness import SandboxProcess
+
+BL_KEY = SandboxProcess.BRICKLINK_CREDENTIALS["consumer_key"]
+BO_KEY = SandboxProcess.BRICKOWL_KEY
+PARTS = ["3001", "3003", "3004", "3005", "3010", "3020", "3022", "3023", "3024", "3069b"]
+COLORS = [1, 5, 11, 86]
+
+
+def connect(account):
+    for provider, credentials in (
+        (Provider.BRICKLINK, SandboxProcess.BRICKLINK_CREDENTIALS),
+        (Provider.BRICKOWL, {"api_key": BO_KEY}),
+    ):
+        MarketplaceConnection.objects.create(
+            account=account,
+            provider=provider,
+            enabled=True,
+            credentials=credentials,
+            updated_at=clock.now(),
+        )
+
+
+def stores(sandbox):
+    bricklink = {
+        marker_item_id(lot["remarks"]): lot for lot in sandbox.inventory("bricklink", BL_KEY)
+    }
+    brickowl = {
+        owl_item_id(lot["external_lot_ids"].get("other")): lot
+        for lot in sandbox.inventory("brickowl", BO_KEY)
+    }
+    return bricklink, brickowl
+
+
+def settled() -> bool:
+    return not SyncState.objects.filter(status__in=["pending", "syncing"]).exists()
+
+
+def random_changes(
+    rng: random.Random, account, actor, count: int, max_items: int, pause: float = 0.0
+) -> None:
+    live: list[InventoryItem] = []
+    created = 0
+    for _ in range(count):
+        time.sleep(pause)  # sellers edit while syncs run: changes meet syncs in flight
+        roll = rng.random()
+        if created < max_items and (not live or roll < 0.3):
+            live.append(
+                item_create(
+                    account=account,
+                    actor=actor,
+                    data={
+                        "part_number": rng.choice(PARTS),
+                        "color_id": rng.choice(COLORS),
+                        "condition": rng.choice(["new", "used"]),
+                        "quantity_available": rng.randint(0, 20),
+                        "price": Decimal(rng.randint(1, 2000)) / 1000,
+                    },
+                )
+            )
+            created += 1
+        elif not live:
+            continue
+        elif roll < 0.9:
+            item = rng.choice(live)
+            data = {}
+            for field, value in (
+                ("quantity_available", rng.randint(0, 25)),
+                ("price", Decimal(rng.randint(1, 2000)) / 1000),
+                ("notes", rng.choice(["", "Mint", "Scratched"])),
+                ("status", rng.choice(["available"] * 4 + ["reserved", "sold"])),
+                ("location", rng.choice(["", "A1", "B7"])),
+            ):
+                if rng.random() < 0.5:
+                    data[field] = value
+            index = live.index(item)
+            live[index] = item_update(item=item, actor=actor, data=data or {"notes": "x"})
+        else:
+            item = live.pop(rng.randrange(len(live)))
+            item_archive(item=item, actor=actor)
+
+
+def assert_stores_match_items(sandbox, account) -> None:
+    """Every listed item has exactly one lot on each store, equal to it; no other lot."""
+    items = list(InventoryItem.objects.filter(account=account))
+    failed = SyncState.objects.filter(item__account=account, status="failed")
+    assert not failed.exists(), list(failed.values("item_id", "provider", "last_error"))
+    bricklink, brickowl = stores(sandbox)
+    listed = {item.id: item for item in items if item.listed_quantity > 0}
+    assert set(bricklink) == set(listed)  # no extra lot, none missing
+    assert set(brickowl) == set(listed)
+    assert len(sandbox.inventory("bricklink", BL_KEY)) == len(listed)  # one lot per item
+    assert len(sandbox.inventory("brickowl", BO_KEY)) == len(listed)
+    for item_id, item in listed.items():
+        lot = bricklink[item_id]
+        assert (lot["item"]["no"], lot["color_id"], lot["quantity"]) == (
+            item.part_number,
+            item.color_id,
+            item.quantity_available,
+        )
+        assert lot["new_or_used"] == ("N" if item.condition == "new" else "U")
+        assert Decimal(lot["unit_price"]) == item.price
+        assert lot["description"] == item.notes
+        owl = brickowl[item_id]
+        assert int(owl["qty"]) == item.quantity_available
+        assert Decimal(owl["price"]) == item.price.quantize(Decimal("0.001"))

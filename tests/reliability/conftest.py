@@ -1,0 +1,42 @@
+"""``make chaos`` sets CHAOS=1: the long forms run, and their figures are written to
+bench/results/reliability.json when the session ends."""
+
+import json
+import os
+import platform
+import subprocess
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.harness import ROOT
+
+LONG = os.environ.get("CHAOS") == "1"
+_reports: dict[str, list] = {}
+
+
+@pytest.fixture
+def record():
+    def add(scenario: str, figures: dict) -> None:
+        _reports.setdefault(scenario, []).append(figures)
+
+    return add
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not LONG or not _reports:
+        return
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    path = ROOT / "bench" / "results" / "reliability.json"
+    path.write_text(json.dumps({
+        "benchmark": "reliability",
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                    "commit": commit, "at": datetime.now(UTC).isoformat(timespec="seconds")},
+        "passed": exitstatus == 0,
+        "scenarios": _reports,
+    }, indent=2))  # fmt: skip
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter:
+        reporter.write_line(f"reliability figures written to {path.relative_to(ROOT)}")
