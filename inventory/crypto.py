@@ -23,18 +23,24 @@ class CredentialsUnreadable(Exception):
 
 
 @cache
-def _fernet() -> MultiFernet:
+def _keys() -> tuple[Fernet, ...]:
     keys = [key.strip() for key in settings.FIELD_ENCRYPTION_KEY.split(",") if key.strip()]
     if not keys:
         raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY is empty")
     try:
-        return MultiFernet([Fernet(key) for key in keys])
+        return tuple(Fernet(key) for key in keys)
     except ValueError as exc:
         raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY is not a valid Fernet key") from exc
 
 
+@cache
+def _fernet() -> MultiFernet:
+    return MultiFernet(list(_keys()))
+
+
 def _forget(setting: str, **kwargs) -> None:
     if setting == "FIELD_ENCRYPTION_KEY":
+        _keys.cache_clear()
         _fernet.cache_clear()
 
 
@@ -52,6 +58,15 @@ def decrypt(token: str) -> dict[str, Any]:
         raise CredentialsUnreadable(
             "stored credentials cannot be decrypted with FIELD_ENCRYPTION_KEY"
         ) from None
+
+
+def is_current(token: str) -> bool:
+    """Encrypted under the first (newest) key already: rotating it would change nothing."""
+    try:
+        _keys()[0].decrypt(token.encode())
+    except InvalidToken:
+        return False
+    return True
 
 
 def rotate(token: str) -> str:

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection as db_connection
 from django.db import transaction
 
 from accounts.models import Account, User
 from core import clock
 
+from . import crypto
 from .models import (
     ChangeType,
     InventoryHistory,
@@ -271,3 +274,46 @@ def sync_sweep(*, batch_size: int | None = None) -> tuple[int, int]:
     for _, item_id, provider in due:
         publish_sync(item_id, provider)
     return reclaimed, len(due)
+
+
+@dataclass(frozen=True)
+class RotationResult:
+    rotated: int
+    current: int
+    unreadable: list[int]  # connection ids whose credentials no configured key opens
+
+
+def credentials_rotate() -> RotationResult:
+    """Re-encrypt every stored credential under the first key of ``FIELD_ENCRYPTION_KEY``.
+
+    Idempotent: credentials already under that key are left alone. Reads and writes the
+    ciphertext itself (never the decrypted value), one row at a time and only if the row
+    still holds what was read, so a credential saved meanwhile is never overwritten.
+    Unreadable credentials are reported and left untouched.
+    """
+    table = MarketplaceConnection._meta.db_table
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, credentials FROM {table} "  # noqa: S608 - the model's own table name
+            "WHERE credentials IS NOT NULL AND credentials <> '' ORDER BY id"
+        )
+        rows = cursor.fetchall()
+    rotated = current = 0
+    unreadable: list[int] = []
+    for connection_id, token in rows:
+        if crypto.is_current(token):
+            current += 1
+            continue
+        try:
+            new_token = crypto.rotate(token)
+        except crypto.CredentialsUnreadable:
+            unreadable.append(connection_id)
+            continue
+        with db_connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET credentials = %s "  # noqa: S608 - as above
+                "WHERE id = %s AND credentials = %s",
+                [new_token, connection_id, token],
+            )
+            rotated += cursor.rowcount
+    return RotationResult(rotated=rotated, current=current, unreadable=unreadable)

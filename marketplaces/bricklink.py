@@ -49,6 +49,8 @@ SUCCESS_CODES = frozenset({200, 201, 204})
 MAX_RETRY_AFTER = 24 * 3600.0
 CONDITIONS = {"new": "N", "used": "U"}
 GUIDE_TYPES = ("stock", "sold")
+# Integers in BrickLink's answers are ids and quantities: anything this large is garbage.
+MAX_INT = 2**63
 
 
 @dataclass(frozen=True)
@@ -553,13 +555,15 @@ def _int(row: dict[str, Any], key: str, *, default: int | None = None) -> int:
         if default is None:
             raise _malformed(f"missing {key}")
         return default
+    text = str(value).strip()
     try:
-        return int(str(value).strip())
-    except ValueError:
-        try:
-            return int(Decimal(str(value).strip()))
-        except InvalidOperation:
-            raise _malformed(f"{key} is not an integer") from None
+        number = Decimal(text)
+    except InvalidOperation:
+        raise _malformed(f"{key} is not an integer") from None
+    # Bounded before int(): int(Decimal("1e999999999")) would build a billion-digit number.
+    if not number.is_finite() or abs(number) >= MAX_INT:
+        raise _malformed(f"{key} is not an integer in range")
+    return int(number)
 
 
 def _malformed(message: str) -> TransientError:
@@ -581,10 +585,14 @@ def _rows(data: Any, what: str) -> list[dict[str, Any]]:
 
 
 def _optional_int(value: Any) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
+    """An integer that may be missing; anything unusable (``Infinity``, 10^5000) is None."""
+    if value in (None, ""):
         return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if abs(number) < MAX_INT else None
 
 
 def _item(row: dict[str, Any]) -> Item:

@@ -135,8 +135,8 @@ class BrickOwlClient(MarketplaceClient):
                         name=str(row.get("name") or ""),
                         bl_ids=tuple(
                             int(value)
-                            for value in row.get("bl_ids") or ()
-                            if str(value).strip().isdigit()
+                            for value in _list(row.get("bl_ids"))
+                            if _is_small_number(value)
                         ),
                     )
                 )
@@ -351,6 +351,16 @@ def _int(value: Any, what: str) -> int:
         return int(str(value).strip())
     except (TypeError, ValueError):
         raise _malformed(f"{what} is not an integer") from None
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _is_small_number(value: Any) -> bool:
+    """ASCII digits only ("²".isdigit() is true too), and a sane length."""
+    text = str(value).strip()
+    return text.isascii() and text.isdigit() and len(text) < 19
 
 
 def _lot(row: dict[str, Any]) -> OwlLot:

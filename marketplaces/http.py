@@ -1,16 +1,24 @@
 """The outbound HTTP layer both clients share.
 
-Every call has connect and read timeouts, a wall-clock deadline for the whole body (a read
-timeout is per ``recv``, so a server dripping one byte a second would never trip it), a cap on
-the response size, and no redirects. Transport failures become :mod:`marketplaces.errors`;
-messages never include URLs (BrickOwl's key travels in them) and exceptions are raised
-``from None`` so a logged traceback cannot carry one either.
+Every call has connect and read timeouts, a wall-clock deadline for the whole response,
+status line and headers included (a read timeout is per ``recv``, so a server dripping one byte
+a second would never trip it: a watchdog thread shuts the socket down at the deadline), a cap
+on the response size (a larger ``Content-Length`` is refused before reading anything), and no
+redirects. An answer the client cannot decode, whatever it holds, is a
+:class:`~marketplaces.errors.TransientError`, never another exception. Transport failures
+become :mod:`marketplaces.errors`; messages never include URLs (BrickOwl's key travels in
+them) and exceptions are raised ``from None`` so a logged traceback cannot carry one either.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import heapq
+import itertools
 import logging
+import os
+import socket
 import threading
 import time
 from collections import OrderedDict
@@ -26,6 +34,8 @@ import urllib3
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from core.metrics import record_marketplace_call
 
@@ -35,6 +45,10 @@ logger = logging.getLogger("marketplaces.http")
 
 T = TypeVar("T")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# What decoding a hostile or broken answer can raise besides our own errors.
+UNDECODABLE = (
+    ValueError, TypeError, ArithmeticError, LookupError, AttributeError, RecursionError
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -97,10 +111,120 @@ class SessionPool:
 sessions = SessionPool()
 
 
+class _Deadline:
+    """One call's wall-clock deadline and the socket its response is read from."""
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+        self.expired = False
+        self.done = False
+        self._sock: socket.socket | None = None
+        self._lock = threading.Lock()
+
+    def attach(self, sock: socket.socket | None) -> None:
+        with self._lock:
+            self._sock = sock
+            if self.expired:
+                _shutdown(sock)
+
+    def expire(self) -> None:
+        with self._lock:
+            if self.done:
+                return
+            self.expired = True
+            _shutdown(self._sock)
+
+    def finish(self) -> None:
+        with self._lock:
+            self.done = True
+            self._sock = None
+
+
+def _shutdown(sock: socket.socket | None) -> None:
+    """Wake a ``recv`` blocked in another thread: it sees end-of-stream at once."""
+    if sock is not None:
+        with contextlib.suppress(OSError):  # already closed: nothing is reading from it
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Watchdog:
+    """Expires the deadlines of this process's calls from one daemon thread."""
+
+    def __init__(self) -> None:
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)  # a forked worker starts its own
+
+    def _reset(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, _Deadline]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, deadline: _Deadline) -> None:
+        with self._cond:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="marketplace-deadlines", daemon=True
+                )
+                self._thread.start()
+            heapq.heappush(self._heap, (deadline.at, next(self._order), deadline))
+            self._cond.notify()
+
+    def _run(self) -> None:
+        cond, heap = self._cond, self._heap
+        with cond:
+            while True:
+                now = time.monotonic()
+                while heap and (heap[0][2].done or heap[0][0] <= now):
+                    heapq.heappop(heap)[2].expire()
+                cond.wait(heap[0][0] - now if heap else None)
+
+
+_watchdog = _Watchdog()
+_current = threading.local()  # the deadline of the call this thread is making
+
+
+def _attach_current(sock: socket.socket | None) -> None:
+    deadline = getattr(_current, "deadline", None)
+    if deadline is not None:
+        deadline.attach(sock)
+
+
+class _DeadlineHTTPConnection(HTTPConnection):
+    def getresponse(self, *args: Any, **kwargs: Any):
+        _attach_current(self.sock)
+        return super().getresponse(*args, **kwargs)
+
+
+class _DeadlineHTTPSConnection(HTTPSConnection):
+    def getresponse(self, *args: Any, **kwargs: Any):
+        _attach_current(self.sock)
+        return super().getresponse(*args, **kwargs)
+
+
+class _DeadlineHTTPConnectionPool(HTTPConnectionPool):
+    ConnectionCls = _DeadlineHTTPConnection
+
+
+class _DeadlineHTTPSConnectionPool(HTTPSConnectionPool):
+    ConnectionCls = _DeadlineHTTPSConnection
+
+
+class DeadlineAdapter(HTTPAdapter):
+    """Connections whose response reading the call's deadline can cut short."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _DeadlineHTTPConnectionPool,
+            "https": _DeadlineHTTPSConnectionPool,
+        }
+
+
 def new_session(auth: Any = None) -> requests.Session:
     session = requests.Session()
     # No transparent retries: a retry is a decision (a PUT is a delta), taken by the caller.
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
+    adapter = DeadlineAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.auth = auth
@@ -168,7 +292,19 @@ class MarketplaceClient:
         started = time.monotonic()
         try:
             raw = self._send(method, template, path_params, params, json, data, max_bytes)
-            result, meta_code = decode(raw, method, template)
+            try:
+                result, meta_code = decode(raw, method, template)
+            except UNDECODABLE as exc:
+                # Whatever the marketplace sent (infinities, 10^5000, lists for objects...),
+                # the caller sees one of our errors, never a ValueError or RecursionError.
+                raise TransientError(
+                    f"malformed response ({type(exc).__name__})",
+                    provider=self.provider,
+                    method=method,
+                    path=template,
+                    http_status=raw.status,
+                    ambiguous=method not in SAFE_METHODS,
+                ) from None
         except MarketplaceError as exc:
             self._record(method, template, exc.http_status, exc.meta_code, started, exc.code)
             raise
@@ -225,15 +361,40 @@ class MarketplaceClient:
         data: dict[str, Any] | None,
         max_bytes: int | None,
     ) -> RawResponse:
+        watched = _Deadline(time.monotonic() + self.http.deadline)
+        _current.deadline = watched
+        _watchdog.watch(watched)
+        try:
+            return self._send_watched(
+                watched, method, template, path_params, params, json, data, max_bytes
+            )
+        finally:
+            watched.finish()
+            _current.deadline = None
+
+    def _send_watched(
+        self,
+        watched: _Deadline,
+        method: str,
+        template: str,
+        path_params: dict[str, Any] | None,
+        params: dict[str, Any] | None,
+        json: Any,
+        data: dict[str, Any] | None,
+        max_bytes: int | None,
+    ) -> RawResponse:
         path = template.format(
             **{k: quote(str(v), safe="") for k, v in (path_params or {}).items()}
         )
         url = f"{self.base_url}{path}"
         may_apply = method not in SAFE_METHODS
-        deadline = time.monotonic() + self.http.deadline
+        deadline = watched.at
         limit = max_bytes or self.http.max_response_bytes
+        late = f"response not complete within the {self.http.deadline}s deadline"
 
         def fail(message: str, *, ambiguous: bool, status: int | None = None) -> TransientError:
+            if watched.expired:  # whatever broke, it broke because the watchdog cut it off
+                message, ambiguous = late, True
             return TransientError(
                 message,
                 provider=self.provider,
@@ -274,14 +435,16 @@ class MarketplaceClient:
                     path=template,
                     http_status=response.status_code,
                 )
+            if _declared_length(response.headers) > limit:
+                raise fail(
+                    f"response larger than {limit} bytes (Content-Length)",
+                    ambiguous=True,
+                    status=response.status_code,
+                )
             body = bytearray()
             while True:
                 if time.monotonic() > deadline:
-                    raise fail(
-                        f"response not complete within the {self.http.deadline}s deadline",
-                        ambiguous=True,
-                        status=response.status_code,
-                    )
+                    raise fail(late, ambiguous=True, status=response.status_code)
                 chunk = response.raw.read1(65536, decode_content=True)
                 if not chunk:
                     break
@@ -292,6 +455,8 @@ class MarketplaceClient:
                         ambiguous=True,
                         status=response.status_code,
                     )
+            if watched.expired:  # cut off: the end of the stream was not the end of the body
+                raise fail(late, ambiguous=True, status=response.status_code)
         except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as exc:
             raise fail(
                 f"response broken off ({type(exc).__name__})",
@@ -301,6 +466,14 @@ class MarketplaceClient:
         finally:
             response.close()
         return RawResponse(status=response.status_code, headers=response.headers, body=bytes(body))
+
+
+def _declared_length(headers: CaseInsensitiveDict) -> int:
+    """The ``Content-Length`` a response announces; 0 when absent or unreadable."""
+    value = (headers.get("Content-Length") or "").strip()
+    if not value.isdigit() or not value.isascii():
+        return 0
+    return int(value) if len(value) < 20 else 10**20
 
 
 def _connection_never_made(exc: requests.ConnectionError) -> bool:

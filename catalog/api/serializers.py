@@ -6,6 +6,12 @@ from catalog.models import Kind
 
 PART_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 MAX_BULK_ITEMS = 500
+# PostgreSQL's ``integer``: a larger color id would be a database error (a 500), not a 400.
+MAX_COLOR_ID = 2_147_483_647
+
+
+def color_id_field(**kwargs) -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=0, max_value=MAX_COLOR_ID, **kwargs)
 
 
 def valid_part_number(value: str) -> bool:
@@ -38,11 +44,11 @@ class ReadQuerySerializer(serializers.Serializer):
 
 
 class PriceGuideQuerySerializer(ReadQuerySerializer):
-    color_id = serializers.IntegerField(min_value=0)
+    color_id = color_id_field()
 
 
 class ColorIdSerializer(serializers.Serializer):
-    color_id = serializers.IntegerField(min_value=0)
+    color_id = color_id_field()
 
 
 class LastErrorSerializer(serializers.Serializer):
@@ -130,7 +136,7 @@ class RefreshQueuedSerializer(serializers.Serializer):
 class BulkItemSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(Kind.values)
     no = PartNumberField()
-    color_id = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    color_id = color_id_field(required=False, allow_null=True)
 
     def validate(self, attrs):
         if attrs["kind"] == Kind.PRICE_GUIDE and attrs.get("color_id") is None:

@@ -213,7 +213,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": [
@@ -249,6 +249,11 @@ SPECTACULAR_SETTINGS = {
         "FreshnessEnum": ["fresh", "stale", "expired"],
         "QueuedStatusEnum": ["pending", "inflight"],
     },
+    # Every operation documents its error answers, in the envelope (core/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.schema.document_errors",
+    ],
 }
 
 # --- Celery ------------------------------------------------------------------------------------

@@ -1,0 +1,91 @@
+"""Shared by the security tests: two accounts with data, and their callers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pytest
+
+from accounts.models import Account, User
+from catalog.models import Category, Color
+from core import clock
+from inventory import services
+from inventory.models import InventoryItem, MarketplaceConnection
+from tests.factories import (
+    AccountFactory,
+    MembershipFactory,
+    PartFactory,
+    part_colors,
+    price_guides,
+    token_for,
+)
+
+BRICKLINK_SECRETS = {
+    "consumer_key": "sec-bl-consumer-key-0a1b",
+    "consumer_secret": "sec-bl-consumer-secret-2c3d",
+    "token_value": "sec-bl-token-value-4e5f",
+    "token_secret": "sec-bl-token-secret-6a7b",
+}
+BRICKOWL_SECRETS = {"api_key": "sec-owl-api-key-8c9d"}
+
+
+@dataclass
+class Tenant:
+    account: Account
+    owner: User
+    member: User
+    owner_token: str
+    member_token: str
+    items: list[InventoryItem]
+
+
+def make_tenant(name: str, *, connect: bool = True) -> Tenant:
+    """An account with an owner, a member, three items (one archived) and both connections."""
+    account = AccountFactory(name=name)
+    owner = MembershipFactory(account=account, role="owner").user
+    member = MembershipFactory(account=account, role="member").user
+    data = {"color_id": 11, "condition": "new", "quantity_available": 5,
+            "price": Decimal("0.25"), "notes": f"{name} notes"}  # fmt: skip
+    items = [
+        services.item_create(account=account, actor=owner, data={**data, "part_number": part})
+        for part in ("3001", "3002", "3003")
+    ]
+    services.item_archive(item=items[2], actor=owner, reason="gone")
+    if connect:
+        for provider, secrets in (("bricklink", BRICKLINK_SECRETS), ("brickowl", BRICKOWL_SECRETS)):
+            MarketplaceConnection.objects.create(
+                account=account, provider=provider, enabled=False, credentials=secrets,
+                updated_at=clock.now(),
+            )  # fmt: skip
+    return Tenant(account, owner, member, token_for(owner), token_for(member), items)
+
+
+def make_catalog() -> None:
+    """A part with colors and a price guide, and the reference lists, all fresh."""
+    now = clock.now()
+    PartFactory(no="3001", name="Brick 2 x 4", last_fetched=now)
+    part_colors("3001", {11: 120, 5: 30}, last_fetched=now)
+    price_guides("3001", 11, last_fetched=now)
+    Color.objects.create(color_id=11, name="Black", code="212121", type="Solid", last_fetched=now)
+    Category.objects.create(category_id=5, name="Brick", parent_id=0, last_fetched=now)
+
+
+@pytest.fixture
+def no_publishing(monkeypatch):
+    """Nothing reaches the broker: these tests look at the API, not the workers."""
+    from catalog import services as catalog_services
+    from inventory import tasks
+
+    sent: list = []
+    monkeypatch.setattr(tasks, "publish_sync", lambda *args, **kw: sent.append(args))
+    monkeypatch.setattr(tasks, "publish_sweep", lambda: None)
+    monkeypatch.setattr(catalog_services, "_publish", lambda *args, **kw: sent.append(args))
+    return sent
+
+
+@pytest.fixture
+def tenants(db, no_publishing):
+    """Two accounts with data: ``mine`` (the caller's) and ``theirs``."""
+    make_catalog()
+    return make_tenant("Mine"), make_tenant("Theirs")
