@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from core import clock
+from core.admin_base import ReadOnlyAdmin
 from core.admin_site import drain_message
 from core.dashboard import overdue_before
 from core.paginator import EstimatedCountPaginator
@@ -19,21 +20,6 @@ from .models import (
     PriceGuide,
     RefreshJob,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Catalog records come from BrickLink: browsable, never edited by hand."""
-
-    show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Part)

@@ -190,16 +190,8 @@ def _raise(job_ids: list[int], priority: int, now: datetime) -> list[int]:
 def refresh_raise(*, resource: Resource) -> bool:
     """A reader needs ``resource`` now: raise its queued refresh to HIGH. Never creates a row
     (if the refresh finished meanwhile, its data is what the next read gets)."""
-    with transaction.atomic():
-        active = list(
-            RefreshJob.objects.filter(
-                resource=resource.key, status__in=ACTIVE_STATUSES
-            ).values_list("id", flat=True)
-        )
-        raised = _raise(active, Priority.HIGH, clock.now())
-        if raised:
-            transaction.on_commit(lambda: _publish_many(raised, Priority.HIGH))
-    return bool(raised)
+    active = RefreshJob.objects.filter(resource=resource.key, status__in=ACTIVE_STATUSES)
+    return bool(refresh_raise_to_high(job_ids=active.values_list("id", flat=True)))
 
 
 def refresh_enqueue(*, resource: Resource, priority: int) -> EnqueueResult:

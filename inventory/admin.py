@@ -7,21 +7,10 @@ services. Marketplace credentials are never shown: the field is not in any form 
 
 from django.contrib import admin, messages
 
+from core.admin_base import ReadOnlyAdmin
+
 from . import services
 from .models import BrickOwlPart, InventoryHistory, InventoryItem, MarketplaceConnection, SyncState
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 def short(text: str, limit: int = 80) -> str:
