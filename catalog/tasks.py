@@ -8,6 +8,7 @@ import time
 from celery import shared_task
 
 from core.metrics import REFRESH_DURATION, REFRESHES
+from core.tasks import RETRY_WHEN_DATABASE_AWAY
 from marketplaces.errors import MarketplaceError
 
 from . import services
@@ -15,7 +16,7 @@ from . import services
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="catalog.process_refresh", ignore_result=True)
+@shared_task(name="catalog.process_refresh", ignore_result=True, **RETRY_WHEN_DATABASE_AWAY)
 def process_refresh(job_id: int) -> str:
     started = time.monotonic()
     outcome = services.refresh_process(job_id=job_id)

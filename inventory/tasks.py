@@ -8,6 +8,7 @@ from celery import shared_task
 from django.conf import settings
 
 from core.metrics import INVENTORY_SYNCS
+from core.tasks import RETRY_WHEN_DATABASE_AWAY
 
 from . import services, sync
 
@@ -35,7 +36,7 @@ def publish_sweep() -> None:
         logger.warning("could not publish a sweep (%s)", type(exc).__name__)
 
 
-@shared_task(name="inventory.sync_item", ignore_result=True)
+@shared_task(name="inventory.sync_item", ignore_result=True, **RETRY_WHEN_DATABASE_AWAY)
 def sync_item(item_id: int, provider: str) -> str:
     outcome = sync.sync_run(item_id=item_id, provider=provider)
     if outcome.outcome not in ("busy", "not_due"):

@@ -100,6 +100,8 @@ class KillReport:
     failed_without_reason: int = 0
     items: int = 0
     items_not_synced: int = 0
+    sync_statuses: dict[str, int] = field(default_factory=dict)
+    sync_errors: dict[str, int] = field(default_factory=dict)
     duplicate_refresh_calls: int = 0
     refresh_calls: int = 0
     marketplace_calls: int = 0
@@ -154,8 +156,16 @@ def worker_kills(
     ).count()
     items = InventoryItem.objects.filter(account=account)
     report.items = items.count()
-    report.items_not_synced = (
-        SyncState.objects.filter(item__account=account).exclude(status="synced").count()
+    states = SyncState.objects.filter(item__account=account)
+    report.sync_statuses = dict(Counter(states.values_list("status", flat=True)))
+    report.items_not_synced = states.exclude(status="synced").count()
+    report.sync_errors = dict(
+        Counter(
+            f"{provider}: {(error or {}).get('code')}: {str((error or {}).get('message'))[:80]}"
+            for provider, error in states.exclude(status="synced").values_list(
+                "provider", "last_error"
+            )
+        )
     )
     calls = sandbox.calls()
     report.marketplace_calls = calls["total"]

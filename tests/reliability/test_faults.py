@@ -6,14 +6,12 @@ import threading
 import time
 
 import pytest
-from celery import Celery
 from django.db import connection
 
 from catalog import services
 from catalog.models import JobStatus, Kind, Part, PriceGuide, Priority, RefreshJob
 from catalog.services import Resource, refresh_drain, refresh_enqueue_many
 from catalog.tasks import process_refresh
-from config.settings.base import REDIS_BROKER_TRANSPORT_OPTIONS
 from inventory.models import SyncState
 from inventory.services import item_create
 from inventory.tasks import sync_item
@@ -40,17 +38,6 @@ def enqueue_quietly(monkeypatch, found):
     return sorted(created.values())
 
 
-def own_broker_app(url: str) -> Celery:
-    app = Celery("chaos-client", set_as_current=False)
-    app.conf.update(
-        broker_url=url,
-        broker_transport_options={**REDIS_BROKER_TRANSPORT_OPTIONS, "global_keyprefix": "chaos:"},
-        task_serializer="json",
-        broker_connection_retry_on_startup=True,
-    )
-    return app
-
-
 def test_broker_lost_with_messages_queued_then_back_empty(
     sandbox_server,
     bricklink_sandbox,
@@ -64,7 +51,7 @@ def test_broker_lost_with_messages_queued_then_back_empty(
     by itself, and the drain (a beat task) finds the rows in PostgreSQL and finishes them."""
     apply_fast_recovery(settings)
     redis_server = RedisServer().start()
-    client = own_broker_app(redis_server.url)
+    client = redis_server.celery_app()
     bricklink_sandbox.control(latency={"fixed_ms": 150, "random_ms": 0})
     from tests.conftest import sandbox_env
 
@@ -85,7 +72,7 @@ def test_broker_lost_with_messages_queued_then_back_empty(
         assert worker.proc.poll() is None  # still the same process
         wait_for(lambda: worker.log_path.read_text().count("Connected to redis") >= 2,
                  timeout=30, message="the worker to reconnect by itself")  # fmt: skip
-        client = own_broker_app(redis_server.url)  # this test's own connections died too
+        client = redis_server.celery_app()  # this test's own connections died too
         pending = RefreshJob.objects.filter(status="pending").count()
         assert pending > 0  # their messages went with the broker
         client.send_task("catalog.drain", queue="default")  # what beat sends every interval
