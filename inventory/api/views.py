@@ -61,10 +61,16 @@ class ItemListView(generics.ListAPIView):
 class ItemDetailView(APIView):
     """One item: any member reads it; only an owner changes or deletes it."""
 
-    def get_permissions(self):
-        if self.request.method in ("PATCH", "DELETE"):
-            return [IsOwner()]
-        return [HasAccount()]
+    permission_classes = [HasAccount]
+
+    def owned_item_or_404(self, request: Request, item_id: int) -> InventoryItem:
+        """The item first, the role after: another account's item is a 404 for a member
+        too (never a 403 that would answer for ids it cannot see); a member's own is 403."""
+        item = item_or_404(request, item_id)
+        owner = IsOwner()
+        if not owner.has_permission(request, self):
+            self.permission_denied(request, message=owner.message, code=owner.code)
+        return item
 
     @extend_schema(responses={200: s.ItemSerializer})
     def get(self, request: Request, item_id: int) -> Response:
@@ -73,7 +79,7 @@ class ItemDetailView(APIView):
     @extend_schema(request=s.ItemUpdateSerializer, responses={200: s.ItemSerializer})
     def patch(self, request: Request, item_id: int) -> Response:
         """Change some fields (owner only). A change that changes nothing writes nothing."""
-        item = item_or_404(request, item_id)
+        item = self.owned_item_or_404(request, item_id)
         body = s.ItemUpdateSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
@@ -88,7 +94,7 @@ class ItemDetailView(APIView):
     def delete(self, request: Request, item_id: int) -> Response:
         """Archive the item (owner only): it leaves the list and its lots are removed from
         the marketplaces."""
-        item = item_or_404(request, item_id)
+        item = self.owned_item_or_404(request, item_id)
         query = s.ArchiveQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         services.item_archive(

@@ -581,6 +581,16 @@ def test_a_member_may_not_change_or_delete(member_client, item, bricklink_on):
     assert member_client.post(url(item.id, "sync/")).status_code == 202
 
 
+def test_a_members_change_of_another_accounts_item_is_404_not_403(member_client, other_item):
+    """The contract: another account's object is 404, never 403 -- for a member too, whose
+    own items answer 403 to the same request."""
+    before = snapshot(other_item)
+    error_of(member_client.patch(url(other_item.id), {"quantity_available": 1}), 404, "not_found")
+    error_of(member_client.delete(url(other_item.id)), 404, "not_found")
+    error_of(member_client.patch(url(123456789), {"quantity_available": 1}), 404, "not_found")
+    assert snapshot(other_item) == before
+
+
 def test_inventory_needs_authentication(api_client, item):
     for response in [
         api_client.get(ITEMS),
