@@ -103,8 +103,14 @@ def _seed(raw: Any) -> Change:
     return lambda state: state.set_seed(seed)
 
 
+def _fault_seed(raw: Any) -> Change:
+    seed = _int(raw, "fault_seed")
+    return lambda state: state.set_fault_seed(seed)
+
+
 _PARSERS: dict[str, Callable[[Any], Change]] = {
     "seed": _seed,
+    "fault_seed": _fault_seed,
     "latency": _latency,
     "faults": _faults,
     "bricklink_quota": lambda v: _setting("bricklink_quota", _int(v, "bricklink_quota")),

@@ -66,6 +66,8 @@ class FaultRule:
     latency_random_ms: int = 0
     hang_seconds: float = 15.0
     times: int | None = None
+    after: int = 0  # matching calls let through before the rule may inject ("the 3rd fails")
+    matched: int = 0
     injected: int = 0
     pattern: re.Pattern[str] = field(default=re.compile(""), repr=False)
 
@@ -77,7 +79,11 @@ class FaultRule:
         )
 
     def can_inject(self) -> bool:
-        return bool(self.probabilities) and (self.times is None or self.injected < self.times)
+        return (
+            bool(self.probabilities)
+            and self.matched > self.after
+            and (self.times is None or self.injected < self.times)
+        )
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -89,6 +95,7 @@ class FaultRule:
             "latency_random_ms": self.latency_random_ms,
             "hang_seconds": self.hang_seconds,
             "times": self.times,
+            "after": self.after,
             "injected": self.injected,
         }
 
@@ -101,6 +108,7 @@ _RULE_KEYS = {
     "latency_random_ms",
     "hang_seconds",
     "times",
+    "after",
     "injected",
     *FAULT_KINDS,
 }
@@ -158,6 +166,7 @@ def parse_fault_rule(raw: Any) -> FaultRule:
         latency_random_ms=_integer(raw.get("latency_random_ms", 0), "latency_random_ms"),
         hang_seconds=float(_number(raw, "hang_seconds", 15.0)),
         times=None if times is None else _integer(times, "times"),
+        after=_integer(raw.get("after", 0), "after"),
         pattern=pattern,
     )
 
@@ -167,6 +176,7 @@ class Settings:
     """What ``/_control`` can change, and what ``reset`` returns to."""
 
     seed: int = 1
+    fault_seed: int | None = None  # the faults' own seed; None: the catalog's seed
     generated_parts: int = 240  # set at start only (--parts): the catalog's size
     bricklink_quota: int = 5000
     bricklink_max_in_flight: int = 5
@@ -178,7 +188,7 @@ class Settings:
 
     def copy(self) -> Settings:
         """A copy whose fault rules have fresh injection counters."""
-        return replace(self, faults=[replace(rule, injected=0) for rule in self.faults])
+        return replace(self, faults=[replace(rule, matched=0, injected=0) for rule in self.faults])
 
 
 @dataclass(slots=True)
@@ -281,7 +291,7 @@ class SandboxState:
         """Back to the startup settings, with empty stores and counters. Caller holds the lock."""
         self.settings = self.startup.copy()
         self.catalog: Catalog = build_catalog(self.settings.seed, self.settings.generated_parts)
-        self._reseed(self.settings.seed)
+        self._reseed()
         self.bricklink_accounts: dict[str, BrickLinkAccount] = {}
         self.brickowl_accounts: dict[str, BrickOwlAccount] = {}
         self.add_bricklink_account(**DEFAULT_BRICKLINK_CREDENTIALS)
@@ -291,10 +301,12 @@ class SandboxState:
         self.next_inventory_id = 100_000_001
         self.next_brickowl_lot_id = 2_700_001
 
-    def _reseed(self, seed: int) -> None:
+    def _reseed(self) -> None:
         # Seeded on purpose: the same seed and call sequence replay the same faults.
-        self.fault_rng = random.Random(f"faults:{seed}")  # noqa: S311
-        self.latency_rng = random.Random(f"latency:{seed}")  # noqa: S311
+        settings = self.settings
+        faults = settings.seed if settings.fault_seed is None else settings.fault_seed
+        self.fault_rng = random.Random(f"faults:{faults}")  # noqa: S311
+        self.latency_rng = random.Random(f"latency:{settings.seed}")  # noqa: S311
 
     def reset(self) -> None:
         with self.lock:
@@ -304,7 +316,12 @@ class SandboxState:
         """Caller holds the lock."""
         self.settings.seed = seed
         self.catalog = build_catalog(seed, self.settings.generated_parts)
-        self._reseed(seed)
+        self._reseed()
+
+    def set_fault_seed(self, seed: int) -> None:
+        """Another sequence of faults over the same catalog. Caller holds the lock."""
+        self.settings.fault_seed = seed
+        self._reseed()
 
     def add_bricklink_account(
         self, *, consumer_key: str, consumer_secret: str, token_value: str, token_secret: str
@@ -350,6 +367,7 @@ class SandboxState:
             for rule in settings.faults:
                 if not rule.matches(provider, method, path):
                     continue
+                rule.matched += 1
                 latency_ms += rule.latency_fixed_ms
                 if rule.latency_random_ms:
                     latency_ms += self.latency_rng.uniform(0, rule.latency_random_ms)
@@ -433,6 +451,7 @@ class SandboxState:
         settings = self.settings
         return {
             "seed": settings.seed,
+            "fault_seed": settings.fault_seed,
             "latency": {
                 "fixed_ms": settings.latency_fixed_ms,
                 "random_ms": settings.latency_random_ms,

@@ -706,6 +706,16 @@ def test_fault_times_caps_the_injections(bl, sandbox):
     assert sandbox.control()["faults"][0]["injected"] == 2
 
 
+def test_fault_after_lets_that_many_matching_calls_through_first(bl, sandbox):
+    sandbox.control(faults=[
+        {"provider": "bricklink", "path": "^/colors", "error_500": 1, "after": 2, "times": 1},
+    ])  # fmt: skip
+    assert get(bl, "/items/PART/3001").status_code == 200  # not a match: not counted
+    statuses = [get(bl, "/colors").status_code for _ in range(4)]
+    assert statuses == [200, 200, 500, 200]
+    assert sandbox.control()["faults"][0]["after"] == 2
+
+
 def test_faults_replay_with_the_same_seed(bl, sandbox):
     rule = {"provider": "bricklink", "path": "^/colors", "error_500": 0.5}
 
@@ -716,6 +726,24 @@ def test_faults_replay_with_the_same_seed(bl, sandbox):
     first = run()
     assert run() == first
     assert {200, 500} <= set(first)
+
+
+def test_a_fault_seed_replays_its_own_faults_over_the_same_catalog(bl, sandbox):
+    rule = {"provider": "bricklink", "path": "^/colors", "error_500": 0.5}
+
+    def run(**seeds) -> tuple[list[int], bytes]:
+        sandbox.control(reset=True, faults=[rule], **seeds)
+        statuses = [get(bl, "/colors").status_code for _ in range(24)]
+        sandbox.control(faults=[])
+        return statuses, get(bl, "/items/PART/3001").content
+
+    default, part = run()
+    seven, part_seven = run(fault_seed=7)
+    assert run(fault_seed=7) == (seven, part_seven)  # the same seed, the same faults
+    assert seven != default  # another sequence of faults...
+    assert part_seven == part  # ...over the same catalog
+    assert sandbox.control(fault_seed=7)["fault_seed"] == 7
+    assert sandbox.reset()["fault_seed"] is None
 
 
 def test_fault_rules_match_method_and_path(bl, sandbox):
@@ -900,13 +928,13 @@ def test_same_seed_gives_byte_identical_answers(bl, sandbox):
 def test_command_reads_flags_and_environment_and_reset_returns_to_them():
     process = SandboxProcess(
         args=("--bricklink-quota", "7", "--faults", '[{"provider": "brickowl", "hang": 0.5}]'),
-        env={"SANDBOX_SEED": "3", "SANDBOX_LATENCY_MS": "5"},
+        env={"SANDBOX_SEED": "3", "SANDBOX_LATENCY_MS": "5", "SANDBOX_FAULT_SEED": "9"},
     ).start()
     try:
-        config = process.control(bricklink_quota=99, seed=4)
+        config = process.control(bricklink_quota=99, seed=4, fault_seed=1)
         assert config["bricklink_quota"] == 99
         config = process.reset()
-        assert (config["bricklink_quota"], config["seed"]) == (7, 3)
+        assert (config["bricklink_quota"], config["seed"], config["fault_seed"]) == (7, 3, 9)
         assert config["latency"] == {"fixed_ms": 5, "random_ms": 0}
         assert config["faults"][0]["hang"] == 0.5
     finally:

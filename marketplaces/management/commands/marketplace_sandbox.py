@@ -45,6 +45,12 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=None, help="env SANDBOX_PORT, 8765")
         parser.add_argument("--seed", type=int, default=None, help="env SANDBOX_SEED, 1")
         parser.add_argument(
+            "--fault-seed",
+            type=int,
+            default=None,
+            help="the fault injection's own seed; env SANDBOX_FAULT_SEED, the catalog's seed",
+        )
+        parser.add_argument(
             "--parts",
             type=int,
             default=None,
@@ -102,8 +108,12 @@ class Command(BaseCommand):
             faults = [parse_fault_rule(rule) for rule in rules]
         except ValueError as exc:  # ControlError is one
             raise CommandError(f"bad fault rules: {exc}") from exc
+        fault_seed = options["fault_seed"]
+        if fault_seed is None and os.environ.get("SANDBOX_FAULT_SEED"):
+            fault_seed = _env_int("SANDBOX_FAULT_SEED", 0)
         return Settings(
             seed=pick("seed", "SANDBOX_SEED", 1),
+            fault_seed=fault_seed,
             generated_parts=pick("parts", "SANDBOX_PARTS", 240),
             bricklink_quota=pick("bricklink_quota", "SANDBOX_BRICKLINK_QUOTA", 5000),
             brickowl_rate_per_minute=pick("brickowl_rate", "SANDBOX_BRICKOWL_RATE", 600),
