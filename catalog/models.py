@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
@@ -182,6 +183,11 @@ class RefreshJob(models.Model):
     )
     next_attempt_at = models.DateTimeField()
     last_error = models.JSONField(null=True, blank=True)
+    partial = models.JSONField(
+        null=True, blank=True, encoder=DjangoJSONEncoder,
+        help_text="price guides an earlier attempt fetched before failing: a retry asks only "
+        "for the rest, and all four are stored together once they are in",
+    )  # fmt: skip
     claim_token = models.UUIDField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)

@@ -25,8 +25,9 @@ import random
 import re
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -38,6 +39,7 @@ from django.db.models.functions import Least
 from core import clock
 from core.metrics import record_backoff
 from marketplaces.bricklink import BrickLinkClient, FullPriceGuide, Item, KnownColor
+from marketplaces.bricklink import PriceGuide as GuidePart
 from marketplaces.errors import (
     AuthError,
     MarketplaceError,
@@ -237,6 +239,24 @@ class _Claim:
     priority: int
     attempt: int
     drain_run: int | None = None
+    partial: dict | None = None  # price guides fetched by earlier attempts (JSON)
+
+
+# A price guide's four parts as RefreshJob.partial keeps them: "N:stock" -> the part's fields.
+_GUIDE_DECIMALS = ("min_price", "max_price", "avg_price", "qty_avg_price")
+
+
+def _guides_known(partial: dict | None) -> dict[tuple[str, str], GuidePart]:
+    known = {}
+    for key, fields in (partial or {}).items():
+        new_or_used, guide_type = key.split(":")
+        decimals = {name: Decimal(fields[name]) for name in _GUIDE_DECIMALS}
+        known[new_or_used, guide_type] = GuidePart(**{**fields, **decimals})
+    return known
+
+
+def _guides_partial(known: dict[tuple[str, str], GuidePart]) -> dict | None:
+    return {f"{nu}:{gt}": asdict(part) for (nu, gt), part in known.items()} or None
 
 
 def _claim(job_id: int, now: datetime) -> _Claim | None:
@@ -248,7 +268,7 @@ def _claim(job_id: int, now: datetime) -> _Claim | None:
         cursor.execute(
             f"UPDATE {table} SET status = %s, claim_token = %s, lease_expires_at = %s, "  # noqa: S608
             "updated_at = %s WHERE id = %s AND status = %s AND next_attempt_at <= %s "
-            "RETURNING kind, no, color_id, priority, attempt, drain_run_id",
+            "RETURNING kind, no, color_id, priority, attempt, drain_run_id, partial",
             [
                 JobStatus.INFLIGHT,
                 _db("claim_token", token),
@@ -262,8 +282,11 @@ def _claim(job_id: int, now: datetime) -> _Claim | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    kind, no, color_id, priority, attempt, drain_run = row
-    return _Claim(job_id, token, Resource(kind, no, color_id), priority, attempt, drain_run)
+    kind, no, color_id, priority, attempt, drain_run, partial = row
+    partial = RefreshJob._meta.get_field("partial").from_db_value(partial, None, connection)
+    return _Claim(
+        job_id, token, Resource(kind, no, color_id), priority, attempt, drain_run, partial
+    )
 
 
 def _fenced(claim: _Claim) -> Any:
@@ -278,8 +301,9 @@ def _jitter(wait: float) -> float:
 
 
 def _put_back(claim: _Claim, wait: float, now: datetime, *, attempt: int | None = None,
-              error: dict | None = None) -> float:  # fmt: skip
-    """Back to pending after ``wait`` (+ jitter). Fenced; answers the delay actually set."""
+              error: dict | None = None, partial: dict | None = None) -> float:  # fmt: skip
+    """Back to pending after ``wait`` (+ jitter), keeping what this attempt fetched
+    (``partial``; None leaves the row's as it is). Fenced; answers the delay actually set."""
     delay = wait + _jitter(wait)
     changes: dict[str, Any] = {
         "status": JobStatus.PENDING,
@@ -296,6 +320,8 @@ def _put_back(claim: _Claim, wait: float, now: datetime, *, attempt: int | None 
         changes["attempt"] = attempt
     if error is not None:
         changes["last_error"] = error
+    if partial is not None:
+        changes["partial"] = partial
     if not _fenced(claim).update(**changes):
         return -1.0
     record_backoff(source="refresh", reason="deferred" if attempt is None else "retry")
@@ -354,7 +380,9 @@ def _admit(claim: _Claim, now: datetime) -> tuple[ProcessOutcome | None, Any]:
         _requeue_later(claim, delay)
         return ProcessOutcome("deferred", job_id, "circuit breaker open", kind), gate
     try:
-        decision = rate_limit_take(names=_limits_for(claim.priority), count=CALLS[kind])
+        # Only the calls still to make: a price guide's parts fetched earlier are kept.
+        count = CALLS[kind] - len(claim.partial or {})
+        decision = rate_limit_take(names=_limits_for(claim.priority), count=count)
     except LimitCannotFit as exc:
         # Configuration: no amount of waiting helps. Fail loudly, do not loop.
         logger.error("refresh #%s can never run: %s", job_id, exc)
@@ -371,10 +399,11 @@ def _admit(claim: _Claim, now: datetime) -> tuple[ProcessOutcome | None, Any]:
 def _call(claim: _Claim, gate: Any) -> ProcessOutcome:
     """Fetch from BrickLink and store, fenced by the claim."""
     job_id = claim.job_id
+    known = _guides_known(claim.partial)  # filled as a price guide's parts arrive
     try:
-        payload = _fetch(claim.resource)
+        payload = _fetch(claim.resource, known)
     except MarketplaceError as exc:
-        return _failed_call(claim, exc)
+        return _failed_call(claim, exc, partial=_guides_partial(known))
     except Exception as exc:
         # A bug, not BrickLink: count an attempt so a poison row ends failed, not looping.
         logger.exception("refresh #%s crashed", job_id, extra={"job_id": job_id})
@@ -385,7 +414,7 @@ def _call(claim: _Claim, gate: Any) -> ProcessOutcome:
     with transaction.atomic():
         finished = _fenced(claim).update(
             status=JobStatus.SUCCEEDED, claim_token=None, lease_expires_at=None,
-            processed_at=done, updated_at=done,
+            processed_at=done, updated_at=done, partial=None,
         )  # fmt: skip
         if not finished:
             logger.warning(
@@ -408,7 +437,9 @@ def _error_record(exc: MarketplaceError, at: datetime) -> dict[str, Any]:
     return {**exc.as_dict(), "at": _iso_now(at)}
 
 
-def _failed_call(claim: _Claim, exc: MarketplaceError, *, upstream: bool = True) -> ProcessOutcome:
+def _failed_call(
+    claim: _Claim, exc: MarketplaceError, *, upstream: bool = True, partial: dict | None = None
+) -> ProcessOutcome:
     now = clock.now()
     error = _error_record(exc, now)
     job_id = claim.job_id
@@ -417,7 +448,7 @@ def _failed_call(claim: _Claim, exc: MarketplaceError, *, upstream: bool = True)
         # Every worker stops until BrickLink's time, not only this one.
         rate_limit_exhaust_until(name=GLOBAL_LIMIT, retry_after=exc.retry_after)
         with transaction.atomic():
-            delay = _put_back(claim, exc.retry_after, now, error=error)
+            delay = _put_back(claim, exc.retry_after, now, error=error, partial=partial)
             _requeue_later(claim, delay)
         logger.warning("BrickLink rate-limited us for %.0fs", exc.retry_after, extra=extra)
         return ProcessOutcome("deferred", job_id, "BrickLink 429", claim.resource.kind)
@@ -438,7 +469,7 @@ def _failed_call(claim: _Claim, exc: MarketplaceError, *, upstream: bool = True)
                 settings.CATALOG_RETRY_CAP_SECONDS,
             )
             with transaction.atomic():
-                delay = _put_back(claim, wait, now, attempt=attempt, error=error)
+                delay = _put_back(claim, wait, now, attempt=attempt, error=error, partial=partial)
                 _requeue_later(claim, delay)
             logger.info("refresh #%s attempt %s failed: %s", job_id, attempt, exc, extra=extra)
             return ProcessOutcome("retrying", job_id, str(exc), claim.resource.kind)
@@ -468,7 +499,7 @@ def _failed_call(claim: _Claim, exc: MarketplaceError, *, upstream: bool = True)
 def _fail(claim: _Claim, error: dict[str, Any], now: datetime, *, attempt: int | None = None):
     changes: dict[str, Any] = {
         "status": JobStatus.FAILED, "claim_token": None, "lease_expires_at": None,
-        "last_error": error, "processed_at": now, "updated_at": now,
+        "last_error": error, "processed_at": now, "updated_at": now, "partial": None,
     }  # fmt: skip
     if attempt is not None:
         changes["attempt"] = attempt
@@ -480,7 +511,7 @@ def item_type_of(no: str) -> str:
     return "SET" if SET_NUMBER.match(no) else "PART"
 
 
-def _fetch(resource: Resource) -> Any:
+def _fetch(resource: Resource, known: dict[tuple[str, str], GuidePart]) -> Any:
     client = BrickLinkClient.platform()
     item_type = item_type_of(resource.no)
     if resource.kind == Kind.PART:
@@ -492,6 +523,7 @@ def _fetch(resource: Resource) -> Any:
         color_id=resource.color_id,
         currency_code=settings.CATALOG_CURRENCY,
         item_type=item_type,
+        known=known,
     )
 
 

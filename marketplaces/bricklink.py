@@ -310,21 +310,25 @@ class BrickLinkClient(MarketplaceClient):
         currency_code: str = "USD",
         vat: str = "N",
         item_type: str = "PART",
+        known: dict[tuple[str, str], PriceGuide] | None = None,
     ) -> FullPriceGuide:
-        """All four guides: 4 calls, new/used x stock/sold. Any failure fails the whole."""
-        guides = {
-            (new_or_used, guide_type): self.price_guide(
-                no,
-                color_id=color_id,
-                new_or_used=new_or_used,
-                guide_type=guide_type,
-                currency_code=currency_code,
-                vat=vat,
-                item_type=item_type,
-            )
-            for new_or_used in ("N", "U")
-            for guide_type in GUIDE_TYPES
-        }
+        """All four guides, new/used x stock/sold: one call each, in that order. A guide
+        already in ``known`` is not asked again, and each one fetched is put there as it
+        arrives, so after a failure the caller holds what it got and a retry asks only for
+        the rest (the daily quota counts every call)."""
+        guides = known if known is not None else {}
+        for new_or_used in ("N", "U"):
+            for guide_type in GUIDE_TYPES:
+                if (new_or_used, guide_type) not in guides:
+                    guides[new_or_used, guide_type] = self.price_guide(
+                        no,
+                        color_id=color_id,
+                        new_or_used=new_or_used,
+                        guide_type=guide_type,
+                        currency_code=currency_code,
+                        vat=vat,
+                        item_type=item_type,
+                    )
         return FullPriceGuide(
             item_no=no,
             color_id=color_id,

@@ -6,7 +6,15 @@ from decimal import Decimal
 
 import pytest
 
-from catalog.models import JobStatus, Kind, MissingPart, Part, Priority, RefreshJob
+from catalog.models import (
+    JobStatus,
+    Kind,
+    MissingPart,
+    Part,
+    PriceGuide,
+    Priority,
+    RefreshJob,
+)
 from catalog.services import (
     Resource,
     _claim,
@@ -189,14 +197,58 @@ def test_process_after_its_lease_was_reclaimed_drops_its_result(bricklink_sandbo
     result = enqueue()
     real_fetch = services._fetch
 
-    def slow_fetch(resource):
+    def slow_fetch(resource, known):
         # While this worker was away, its lease expired and another claim took the row.
         RefreshJob.objects.filter(pk=result.job_id).update(claim_token=None, status="pending")
-        return real_fetch(resource)
+        return real_fetch(resource, known)
 
     monkeypatch.setattr(services, "_fetch", slow_fetch)
     assert refresh_process(job_id=result.job_id).outcome == "lost_claim"
     assert not Part.objects.filter(no="3001").exists()
+
+
+def test_a_price_guide_retry_asks_only_for_the_parts_it_has_not_got(bricklink_sandbox, fake_clock):
+    """The third of a price guide's four calls fails: the two fetched are kept, nothing is
+    stored, and the retry takes two tokens and makes only the two missing calls. The four
+    rows are then stored together, by one upsert."""
+    price = "GET /bricklink/items/{type}/{no}/price"
+    result = enqueue(Resource(Kind.PRICE_GUIDE, "3001", 11))
+    bricklink_sandbox.control(faults=[
+        {"provider": "bricklink", "path": "/price$", "error_500": 1, "after": 2, "times": 1},
+    ])  # fmt: skip
+
+    def tokens_used() -> int:
+        [status] = rate_limit_status(name="bricklink:global")
+        return status.rules[0].used
+
+    tokens = tokens_used()
+    assert refresh_process(job_id=result.job_id).outcome == "retrying"
+    row = job(result)
+    assert sorted(row.partial) == ["N:sold", "N:stock"]
+    assert not PriceGuide.objects.filter(no="3001").exists()  # nothing half-written
+    assert bricklink_sandbox.calls()["by_endpoint"][price] == 3
+
+    fake_clock.advance(seconds=60)
+    assert refresh_process(job_id=result.job_id).outcome == "succeeded"
+    assert bricklink_sandbox.calls()["by_endpoint"][price] == 5  # U:stock and U:sold only
+    assert tokens_used() == tokens + 4 + 2
+    assert job(result).partial is None
+    rows = PriceGuide.objects.filter(no="3001", color_id=11)
+    assert rows.count() == 4
+    assert {r.last_fetched for r in rows} == {fake_clock()}  # one upsert
+    n_stock = rows.get(new_or_used="N", guide_type="stock")
+    assert isinstance(n_stock.avg_price, Decimal)
+    assert n_stock.avg_price > 0
+
+
+def test_a_price_guide_that_fails_for_good_forgets_its_parts(bricklink_sandbox, settings):
+    settings.CATALOG_MAX_ATTEMPTS = 1
+    result = enqueue(Resource(Kind.PRICE_GUIDE, "3001", 11))
+    bricklink_sandbox.control(faults=[
+        {"provider": "bricklink", "path": "/price$", "error_500": 1, "after": 1},
+    ])  # fmt: skip
+    assert refresh_process(job_id=result.job_id).outcome == "failed"
+    assert job(result).partial is None  # a later "retry now" starts afresh
 
 
 def test_transient_errors_back_off_exponentially_up_to_the_cap_then_fail(
