@@ -4,9 +4,14 @@ import pytest
 from rest_framework.test import APIClient
 
 from core import clock
+from tests import faultmode
 from tests.factories import AccountFactory, MembershipFactory, token_for
 from tests.harness import WorkerProcess, purge_queues
 from tests.services import unreachable_services
+
+
+def pytest_sessionfinish(session, exitstatus):
+    faultmode.report.write()
 
 
 def pytest_sessionstart(session):
@@ -148,17 +153,31 @@ def sandbox_server():
     """One marketplace sandbox process for the whole session (no database needed)."""
     from tests.harness import SandboxProcess
 
-    server = SandboxProcess().start()
+    server = SandboxProcess(args=faultmode.sandbox_args()).start()
     yield server
     server.stop()
 
 
 @pytest.fixture
-def sandbox(sandbox_server):
-    """The session's sandbox, reset to its startup settings with empty stores."""
+def sandbox(sandbox_server, request):
+    """The session's sandbox, reset to its startup settings with empty stores (in fault mode,
+    tests/faultmode.py, its startup faults included unless the test is ``exact_sandbox``)."""
     assert sandbox_server.proc.poll() is None, sandbox_server.log_tail()
-    sandbox_server.reset()
-    return sandbox_server
+    if not faultmode.ON:
+        sandbox_server.reset()
+        yield sandbox_server
+        return
+    clean = request.node.get_closest_marker("exact_sandbox") is not None
+    if clean:
+        startup = sandbox_server.control(reset=True, faults=[])
+    else:
+        startup = sandbox_server.control(
+            reset=True, fault_seed=faultmode.test_seed(request.node.nodeid)
+        )
+    yield sandbox_server
+    if sandbox_server.proc.poll() is None:
+        staged = faultmode.rules(sandbox_server.control()) != faultmode.rules(startup)
+        faultmode.report.add(sandbox_server.calls(), clean=clean, staged=staged)
 
 
 @pytest.fixture

@@ -67,6 +67,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "global_keyprefix": env.str("CELERY_KEY_PREFIX", default="brickops-test:"),
 }
 
+# Fault mode (tests/faultmode.py): the sandbox fails SANDBOX_FAULT_RATE of all calls, hangs
+# included. Workers and the test process give up on a hung call after 2 s instead of 10 and
+# retry a refresh without the 5 s jitter, so the suite waits seconds for what it recovers from.
+if env.float("SANDBOX_FAULT_RATE", default=0):
+    # Defaults only: a test that gives its workers its own values keeps them.
+    MARKETPLACE_READ_TIMEOUT = env.float("MARKETPLACE_READ_TIMEOUT", default=2.0)
+    MARKETPLACE_DEADLINE = env.float("MARKETPLACE_DEADLINE", default=4.0)
+    CATALOG_RETRY_JITTER_SECONDS = env.float("CATALOG_RETRY_JITTER_SECONDS", default=0.5)
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # BrickLink's pace (1 call a second) would make the suite crawl; tests of the limiter itself

@@ -48,6 +48,40 @@ def test_missing_part_becomes_fresh_through_the_api_and_wait_returns_when_it_lan
     wait_for(lambda: http.get(f"{http.base}/parts/3003/colors/").json()["status"] == "fresh")
 
 
+def test_reads_of_many_parts_all_become_fresh_with_one_refresh_each(
+    worker, sandbox, http, sandbox_catalog
+):
+    """A seller's page of 25 parts: their details, known colors and first price guide, read
+    concurrently. Each missing resource gets one refresh; once they land, every read is fresh
+    with the sandbox's data. In fault mode the refreshes fail now and then, and retry."""
+    parts = [item for item in sandbox_catalog.parts() if item.colors][:25]
+    paths = {}
+    for item in parts:
+        paths[f"parts/{item.no}/"] = item
+        paths[f"parts/{item.no}/colors/"] = item
+        paths[f"parts/{item.no}/price-guide/?color_id={item.colors[0][0]}"] = item
+    with ThreadPoolExecutor(8) as pool:
+        first = list(pool.map(lambda path: http.get(f"{http.base}/{path}"), paths))
+    assert {response.status_code for response in first} == {200}
+    assert {response.json()["status"] for response in first} <= {"missing", "refreshing"}
+    assert RefreshJob.objects.count() == len(paths)  # one row per resource
+    wait_for(
+        lambda: not RefreshJob.objects.exclude(status=JobStatus.SUCCEEDED).exists(),
+        timeout=120, interval=0.25, message="every refresh to succeed",
+    )  # fmt: skip
+    assert RefreshJob.objects.count() == len(paths)
+    for path, item in paths.items():
+        body = http.get(f"{http.base}/{path}").json()
+        assert (body["status"], body["last_error"]) == ("fresh", None), (path, body)
+        if path.endswith("/colors/"):
+            assert {(c["color_id"], c["quantity"]) for c in body["data"]} == set(item.colors)
+        elif "price-guide" in path:
+            assert body["data"]["color_id"] == item.colors[0][0]
+        else:
+            assert body["data"]["name"] == item.plain_name
+
+
+@pytest.mark.exact_sandbox("counts BrickLink calls: one per resource")
 def test_fifty_concurrent_reads_make_one_row_and_one_set_of_calls(worker, sandbox, http):
     sandbox.control(latency={"fixed_ms": 200, "random_ms": 0})
     paths = ["parts/3001/"] * 30 + ["parts/3001/price-guide/?color_id=11"] * 30
@@ -71,6 +105,7 @@ def test_fifty_concurrent_reads_make_one_row_and_one_set_of_calls(worker, sandbo
     assert calls["by_endpoint"]["GET /bricklink/items/{type}/{no}/price"] == 4
 
 
+@pytest.mark.exact_sandbox("counts BrickLink calls: the lost one and the one that completed")
 def test_a_worker_killed_mid_call_is_reclaimed_after_its_lease_and_completed_once(
     sandbox, start_worker, transactional_db, monkeypatch
 ):

@@ -46,9 +46,55 @@ def settled() -> bool:
     return not SyncState.objects.filter(status__in=["pending", "syncing"]).exists()
 
 
+class ServiceChanges:
+    """Changes made as the services make them (management commands, the admin)."""
+
+    def __init__(self, account, actor) -> None:
+        self.account, self.actor = account, actor
+
+    def create(self, data: dict) -> InventoryItem:
+        return item_create(account=self.account, actor=self.actor, data=data)
+
+    def update(self, item: InventoryItem, data: dict) -> InventoryItem:
+        return item_update(item=item, actor=self.actor, data=data)
+
+    def archive(self, item: InventoryItem) -> None:
+        item_archive(item=item, actor=self.actor)
+
+
+class ApiChanges:
+    """Changes made as a seller's frontend makes them: HTTP requests to the API."""
+
+    ITEMS = "/api/v1/inventory/items/"
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def _send(self, method: str, path: str, expected: int, data: dict | None = None):
+        body = {k: str(v) if isinstance(v, Decimal) else v for k, v in (data or {}).items()}
+        response = getattr(self.client, method)(path, body, format="json")
+        assert response.status_code == expected, (method, path, response.content)
+        return response
+
+    def create(self, data: dict) -> InventoryItem:
+        created = self._send("post", self.ITEMS, 201, data)
+        return InventoryItem.objects.get(pk=created.json()["id"])
+
+    def update(self, item: InventoryItem, data: dict) -> InventoryItem:
+        self._send("patch", f"{self.ITEMS}{item.pk}/", 200, data)
+        return InventoryItem.objects.get(pk=item.pk)
+
+    def archive(self, item: InventoryItem) -> None:
+        self._send("delete", f"{self.ITEMS}{item.pk}/", 204)
+
+
 def random_changes(
-    rng: random.Random, account, actor, count: int, max_items: int, pause: float = 0.0
-) -> None:
+    rng: random.Random, account, actor, count: int, max_items: int, pause: float = 0.0,
+    via: ServiceChanges | ApiChanges | None = None,
+) -> None:  # fmt: skip
+    """``count`` random creates, updates and archives over at most ``max_items`` items, made
+    through the services (default) or ``via`` the API."""
+    changes = via or ServiceChanges(account, actor)
     live: list[InventoryItem] = []
     created = 0
     for _ in range(count):
@@ -56,10 +102,8 @@ def random_changes(
         roll = rng.random()
         if created < max_items and (not live or roll < 0.3):
             live.append(
-                item_create(
-                    account=account,
-                    actor=actor,
-                    data={
+                changes.create(
+                    {
                         "part_number": rng.choice(PARTS),
                         "color_id": rng.choice(COLORS),
                         "condition": rng.choice(["new", "used"]),
@@ -84,10 +128,10 @@ def random_changes(
                 if rng.random() < 0.5:
                     data[field] = value
             index = live.index(item)
-            live[index] = item_update(item=item, actor=actor, data=data or {"notes": "x"})
+            live[index] = changes.update(item, data or {"notes": "x"})
         else:
             item = live.pop(rng.randrange(len(live)))
-            item_archive(item=item, actor=actor)
+            changes.archive(item)
 
 
 def assert_stores_match_items(sandbox, account) -> None:

@@ -11,6 +11,7 @@ from inventory.services import item_update, sync_sweep
 from tests.factories import AccountFactory, MembershipFactory
 from tests.harness import wait_for
 from tests.inventory.scenario import (
+    ApiChanges,
     assert_stores_match_items,
     connect,
     random_changes,
@@ -59,6 +60,25 @@ def test_create_update_delete_reach_both_stores_through_a_worker(worker, sandbox
     assert api.delete(f"/api/v1/inventory/items/{item_id}/").status_code == 204
     wait_for(settled, message="the delete to sync")
     assert stores(sandbox) == ({}, {})
+
+
+def test_a_sellers_session_through_the_api_reaches_both_stores_exactly(worker, sandbox, client_for):
+    """120 creates, edits and deletes through the API while the worker syncs. Once it has
+    caught up, every item reads synced on both marketplaces and each store holds exactly the
+    items. In fault mode (tests/faultmode.py) this is the suite's busiest run under faults."""
+    account = AccountFactory()
+    connect(account)
+    api = client_for(MembershipFactory(account=account, role="owner").user)
+    rng = random.Random(5)
+    random_changes(rng, account, None, count=120, max_items=30, via=ApiChanges(api))
+    wait_for(settled, timeout=120, interval=0.25, message="the syncs to catch up")
+    assert_stores_match_items(sandbox, account)
+    listed = api.get("/api/v1/inventory/items/", {"page_size": 500}).json()["results"]
+    assert 20 <= len(listed) <= 30
+    for row in listed:
+        assert {p: row["sync"][p]["status"] for p in ("bricklink", "brickowl")} == {
+            "bricklink": "synced", "brickowl": "synced",
+        }, row  # fmt: skip
 
 
 @pytest.mark.parametrize("seed", [1, 2])
