@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LOG_DIR = ROOT / "var" / "test-logs"
 
 
-def test_database_url() -> str:
+def suite_database_url() -> str:
     """The URL of the database pytest-django created, for processes the tests start."""
     db = settings.DATABASES["default"]
     user = db.get("USER") or "postgres"
@@ -34,7 +34,7 @@ def child_env(**extra: str) -> dict[str, str]:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": test_database_url(),
+        "DATABASE_URL": suite_database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "CELERY_KEY_PREFIX": settings.CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"],

@@ -131,7 +131,7 @@ def test_a_drain_run_counts_what_became_of_the_rows_it_sent(sent, monkeypatch):
     ok, bad = job("3001", due_in=-timedelta(seconds=1)), job("3002", due_in=-timedelta(seconds=1))
     run = services.refresh_drain()
 
-    def fetch(resource):
+    def fetch(resource, known):
         if resource.no == "3002":
             raise services.NotFound("no such item", provider="bricklink")
         return object()

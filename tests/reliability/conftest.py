@@ -39,4 +39,8 @@ def pytest_sessionfinish(session, exitstatus):
     }, indent=2))  # fmt: skip
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter:
-        reporter.write_line(f"reliability figures written to {path.relative_to(ROOT)}")
+        reporter.section("reliability figures")
+        for scenario, runs in _reports.items():
+            for figures in runs:
+                reporter.write_line(f"{scenario}: {json.dumps(figures, separators=(',', ':'))}")
+        reporter.write_line(f"written to {path.relative_to(ROOT)}")

@@ -16,7 +16,7 @@ from inventory.models import SyncState
 from inventory.services import item_create
 from inventory.tasks import sync_item
 from tests.factories import AccountFactory, MembershipFactory
-from tests.harness import WorkerProcess, test_database_url, wait_for
+from tests.harness import WorkerProcess, suite_database_url, wait_for
 from tests.inventory.scenario import BL_KEY, connect
 from tests.reliability.chaos import (
     FAST_RECOVERY,
@@ -96,7 +96,7 @@ def test_database_connections_cut_mid_task_leave_no_half_written_refresh(
     apply_fast_recovery(settings)
     # Only this test's workers are cut (by their connections' application_name): the session's
     # worker, with its long lease, keeps its connections.
-    tagged = f"{test_database_url()}?application_name=brickops-chaos"
+    tagged = f"{suite_database_url()}?application_name=brickops-chaos"
     start_worker(env={**FAST_RECOVERY, "DATABASE_URL": tagged}, concurrency=3)
     bricklink_sandbox.control(latency={"fixed_ms": 30, "random_ms": 30})
     found = resources(sandbox_catalog, 90)
