@@ -629,7 +629,7 @@ def refresh_reclaim_expired(*, now: datetime | None = None) -> int:
             "drain_run": None, "last_error": error,
         }  # fmt: skip
         if gone:
-            changes["processed_at"] = now
+            changes.update(processed_at=now, partial=None)
         # Conditional on the lease: a worker finishing right now keeps its row.
         reclaimed += RefreshJob.objects.filter(
             pk=job_id, status=JobStatus.INFLIGHT, lease_expires_at__lt=now
@@ -685,7 +685,7 @@ def refresh_retry_now(*, job_ids: Iterable[int]) -> tuple[int, int]:
         elif job["status"] in (JobStatus.FAILED, JobStatus.SUCCEEDED):
             changes = {
                 "status": JobStatus.PENDING, "attempt": 0, "deferrals": 0, "next_attempt_at": now,
-                "processed_at": None, "dispatched_at": None, "drain_run": None,
+                "processed_at": None, "dispatched_at": None, "drain_run": None, "partial": None,
             }  # fmt: skip
         else:
             continue  # in flight: its worker holds it
@@ -720,7 +720,7 @@ def refresh_mark_failed(*, job_ids: Iterable[int], by: str) -> int:
     }  # fmt: skip
     return RefreshJob.objects.filter(id__in=list(job_ids), status__in=ACTIVE_STATUSES).update(
         status=JobStatus.FAILED, claim_token=None, lease_expires_at=None, last_error=error,
-        processed_at=now, updated_at=now,
+        processed_at=now, updated_at=now, partial=None,
     )  # fmt: skip
 
 
