@@ -113,14 +113,31 @@ def sandbox_env(server) -> dict[str, str]:
     }
 
 
+_session_workers: list[WorkerProcess] = []
+
+
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker, sandbox_server):
     """A real ``celery worker`` process on Redis and the test database, talking to the
     sandbox, for the whole session. Tests that use it need ``transactional_db`` so the worker
     sees their rows (the ``worker`` fixture gives both)."""
     worker = WorkerProcess(env=sandbox_env(sandbox_server)).start()
+    _session_workers.append(worker)
     yield worker
     worker.stop()
+
+
+@pytest.fixture
+def sole_workers():
+    """The test's own workers are the only ones on the suite's queues: the session's worker,
+    if an earlier test started it, stops (warm) for the test and starts again after. Without
+    this it takes a share of the work -- with its own settings and the session's sandbox."""
+    paused = [worker for worker in _session_workers if worker.proc.poll() is None]
+    for worker in paused:
+        worker.stop()
+    yield
+    for worker in paused:
+        worker.start()
 
 
 @pytest.fixture

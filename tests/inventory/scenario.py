@@ -3,6 +3,7 @@ sandbox stores, make random changes, and check that the stores hold exactly the 
 
 import random
 import time
+from collections import Counter
 from decimal import Decimal
 
 from core import clock
@@ -132,6 +133,33 @@ def random_changes(
         else:
             item = live.pop(rng.randrange(len(live)))
             changes.archive(item)
+
+
+def duplicate_creates(ledger: list[dict]) -> dict[str, int]:
+    """Creates, per store, of a lot for an item that already had a live lot there, read from
+    the sandbox's ledger of applied changes: a create applied twice. The sync removes such an
+    extra lot when it finds one, so the stores alone would never show it; the ledger does."""
+    lot_items: dict[tuple[str, object], int] = {}
+    live: Counter[tuple[str, int]] = Counter()
+    twice: Counter[str] = Counter()
+    for entry in ledger:
+        provider, fields = entry["provider"], entry["fields"]
+        lot = (provider, entry["lot_id"])
+        if entry["op"] == "create" and isinstance(fields, dict):
+            item = (
+                marker_item_id(fields.get("remarks"))
+                if provider == Provider.BRICKLINK
+                else owl_item_id(fields.get("external_id"))
+            )
+            if item is None:
+                continue
+            if live[provider, item]:
+                twice[provider] += 1
+            live[provider, item] += 1
+            lot_items[lot] = item
+        elif entry["op"] == "delete" and lot in lot_items:
+            live[provider, lot_items.pop(lot)] -= 1
+    return {provider: twice[provider] for provider in Provider.values}
 
 
 def assert_stores_match_items(sandbox, account) -> None:

@@ -14,6 +14,7 @@ from tests.inventory.scenario import (
     ApiChanges,
     assert_stores_match_items,
     connect,
+    duplicate_creates,
     random_changes,
     settled,
     stores,
@@ -73,6 +74,7 @@ def test_a_sellers_session_through_the_api_reaches_both_stores_exactly(worker, s
     random_changes(rng, account, None, count=120, max_items=30, via=ApiChanges(api))
     wait_for(settled, timeout=120, interval=0.25, message="the syncs to catch up")
     assert_stores_match_items(sandbox, account)
+    assert duplicate_creates(sandbox.ledger()) == {"bricklink": 0, "brickowl": 0}
     listed = api.get("/api/v1/inventory/items/", {"page_size": 500}).json()["results"]
     assert 20 <= len(listed) <= 30
     for row in listed:
@@ -140,6 +142,8 @@ def test_random_changes_with_faults_converge_to_exactly_the_items(
     items = list(InventoryItem.objects.filter(account=account))
     assert 20 <= len(items) <= 30
     assert_stores_match_items(sandbox, account)
+    # Applied-then-timed-out creates were found by marker / external id, never made again.
+    assert duplicate_creates(sandbox.ledger()) == {"bricklink": 0, "brickowl": 0}
     # The faults really happened: about a fifth of all calls, of every kind.
     assert sum(faults.values()) >= 0.1 * calls["total"]
     assert set(faults) == {"error_500", "html_503", "hang", "apply_then_timeout", "http_429"}

@@ -18,7 +18,7 @@ from catalog.services import Resource, refresh_drain, refresh_enqueue_many
 from inventory.models import InventoryItem, SyncState
 from inventory.services import sync_sweep
 from tests.factories import AccountFactory, MembershipFactory
-from tests.inventory.scenario import connect, random_changes
+from tests.inventory.scenario import connect, duplicate_creates, random_changes
 
 # Short leases and retries, so a killed worker's rows come back in seconds, not minutes.
 FAST_RECOVERY = {
@@ -103,6 +103,7 @@ class KillReport:
     sync_statuses: dict[str, int] = field(default_factory=dict)
     sync_errors: dict[str, int] = field(default_factory=dict)
     duplicate_refresh_calls: int = 0
+    duplicate_creates: dict[str, int] = field(default_factory=dict)
     refresh_calls: int = 0
     marketplace_calls: int = 0
 
@@ -174,4 +175,5 @@ def worker_kills(
     ]
     report.refresh_calls = sum(per_resource)
     report.duplicate_refresh_calls = sum(n - 1 for n in per_resource if n > 1)
+    report.duplicate_creates = duplicate_creates(sandbox.ledger())
     return report

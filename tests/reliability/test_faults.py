@@ -88,14 +88,20 @@ def test_broker_lost_with_messages_queued_then_back_empty(
 
 
 def test_database_connections_cut_mid_task_leave_no_half_written_refresh(
-    worker, bricklink_sandbox, sandbox_catalog, settings, start_worker, record
+    sole_workers,
+    transactional_db,
+    bricklink_sandbox,
+    sandbox_catalog,
+    settings,
+    start_worker,
+    record,
 ):
     """``pg_terminate_backend`` on every worker connection, again and again, while refreshes
     run: each ends succeeded (retried or reclaimed), and every price guide has its four rows
     (an upsert is all or nothing)."""
     apply_fast_recovery(settings)
-    # Only this test's workers are cut (by their connections' application_name): the session's
-    # worker, with its long lease, keeps its connections.
+    # Its workers' connections are the ones cut (by their application_name), and they do all
+    # the work: the session's worker is paused.
     tagged = f"{suite_database_url()}?application_name=brickops-chaos"
     start_worker(env={**FAST_RECOVERY, "DATABASE_URL": tagged}, concurrency=3)
     bricklink_sandbox.control(latency={"fixed_ms": 30, "random_ms": 30})
@@ -189,7 +195,7 @@ def test_an_inventory_sync_delivered_twice_at_once_makes_one_lot(
 
 
 def test_warm_shutdown_lets_the_running_refresh_finish(
-    bricklink_sandbox, start_worker, transactional_db, monkeypatch
+    sole_workers, bricklink_sandbox, start_worker, transactional_db, monkeypatch
 ):
     doomed = start_worker(concurrency=1)
     bricklink_sandbox.control(latency={"fixed_ms": 2500, "random_ms": 0})
