@@ -431,7 +431,9 @@ def test_bricklink_quota_is_per_consumer_key(bl, sandbox):
 
 
 def test_bricklink_more_than_five_in_flight_get_nginx_503_pages(sandbox):
-    sandbox.control(latency={"fixed_ms": 400, "random_ms": 0})
+    # Long enough that all ten overlap even when a loaded machine staggers their starts
+    # (seen failing at 400 ms with both cores busy: no sixth request arrived in time).
+    sandbox.control(latency={"fixed_ms": 1500, "random_ms": 0})
     barrier = threading.Barrier(10)
     results: list[requests.Response] = []
 
