@@ -189,7 +189,7 @@ def sandbox(sandbox_server, request):
         startup = sandbox_server.control(reset=True, faults=[])
     else:
         startup = sandbox_server.control(
-            reset=True, fault_seed=faultmode.test_seed(request.node.nodeid)
+            reset=True, fault_seed=faultmode.seed_for(request.node.nodeid)
         )
     yield sandbox_server
     if sandbox_server.proc.poll() is None:

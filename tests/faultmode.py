@@ -33,7 +33,7 @@ if not 0 <= RATE <= 0.5:
     raise ValueError(f"SANDBOX_FAULT_RATE is a probability up to 0.5, not {RATE}")
 
 
-def test_seed(nodeid: str) -> int:
+def seed_for(nodeid: str) -> int:
     """Each test its own sequence of faults: a test that makes a handful of calls would
     otherwise draw the same first few numbers as every other test, and maybe never a fault."""
     return zlib.crc32(f"{SEED}:{nodeid}".encode())
