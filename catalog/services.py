@@ -25,7 +25,7 @@ import random
 import re
 import uuid
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -239,7 +239,9 @@ class _Claim:
     priority: int
     attempt: int
     drain_run: int | None = None
-    partial: dict | None = None  # price guides fetched by earlier attempts (JSON)
+    # A price guide's parts fetched by earlier attempts (RefreshJob.partial), and by this one
+    # as they arrive.
+    known: dict[tuple[str, str], GuidePart] = field(default_factory=dict)
 
 
 # A price guide's four parts as RefreshJob.partial keeps them: "N:stock" -> the part's fields.
@@ -285,8 +287,9 @@ def _claim(job_id: int, now: datetime) -> _Claim | None:
     kind, no, color_id, priority, attempt, drain_run, partial = row
     partial = RefreshJob._meta.get_field("partial").from_db_value(partial, None, connection)
     return _Claim(
-        job_id, token, Resource(kind, no, color_id), priority, attempt, drain_run, partial
-    )
+        job_id, token, Resource(kind, no, color_id), priority, attempt, drain_run,
+        _guides_known(partial),
+    )  # fmt: skip
 
 
 def _fenced(claim: _Claim) -> Any:
@@ -381,7 +384,7 @@ def _admit(claim: _Claim, now: datetime) -> tuple[ProcessOutcome | None, Any]:
         return ProcessOutcome("deferred", job_id, "circuit breaker open", kind), gate
     try:
         # Only the calls still to make: a price guide's parts fetched earlier are kept.
-        count = CALLS[kind] - len(claim.partial or {})
+        count = CALLS[kind] - len(claim.known)
         decision = rate_limit_take(names=_limits_for(claim.priority), count=count)
     except LimitCannotFit as exc:
         # Configuration: no amount of waiting helps. Fail loudly, do not loop.
@@ -399,11 +402,10 @@ def _admit(claim: _Claim, now: datetime) -> tuple[ProcessOutcome | None, Any]:
 def _call(claim: _Claim, gate: Any) -> ProcessOutcome:
     """Fetch from BrickLink and store, fenced by the claim."""
     job_id = claim.job_id
-    known = _guides_known(claim.partial)  # filled as a price guide's parts arrive
     try:
-        payload = _fetch(claim.resource, known)
+        payload = _fetch(claim.resource, claim.known)
     except MarketplaceError as exc:
-        return _failed_call(claim, exc, partial=_guides_partial(known))
+        return _failed_call(claim, exc, partial=_guides_partial(claim.known))
     except Exception as exc:
         # A bug, not BrickLink: count an attempt so a poison row ends failed, not looping.
         logger.exception("refresh #%s crashed", job_id, extra={"job_id": job_id})

@@ -12,7 +12,7 @@ from marketplaces.sandbox.server import banner, make_server
 from marketplaces.sandbox.state import ControlError, Settings, parse_fault_rule
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_int(name: str, default: int | None) -> int | None:
     raw = os.environ.get(name, "")
     if not raw:
         return default
@@ -96,7 +96,7 @@ class Command(BaseCommand):
 
     @staticmethod
     def _settings(options: dict) -> Settings:
-        def pick(option: str, env: str, default: int) -> int:
+        def pick(option: str, env: str, default: int | None) -> int | None:
             value = options[option]
             return value if value is not None else _env_int(env, default)
 
@@ -108,12 +108,9 @@ class Command(BaseCommand):
             faults = [parse_fault_rule(rule) for rule in rules]
         except ValueError as exc:  # ControlError is one
             raise CommandError(f"bad fault rules: {exc}") from exc
-        fault_seed = options["fault_seed"]
-        if fault_seed is None and os.environ.get("SANDBOX_FAULT_SEED"):
-            fault_seed = _env_int("SANDBOX_FAULT_SEED", 0)
         return Settings(
             seed=pick("seed", "SANDBOX_SEED", 1),
-            fault_seed=fault_seed,
+            fault_seed=pick("fault_seed", "SANDBOX_FAULT_SEED", None),
             generated_parts=pick("parts", "SANDBOX_PARTS", 240),
             bricklink_quota=pick("bricklink_quota", "SANDBOX_BRICKLINK_QUOTA", 5000),
             brickowl_rate_per_minute=pick("brickowl_rate", "SANDBOX_BRICKOWL_RATE", 600),
