@@ -376,7 +376,8 @@ def _lot(row: dict[str, Any]) -> OwlLot:
         color_id=_int(color, "color_id") if color not in (None, "") else None,
         quantity=_int(row.get("qty", 0), "qty"),
         price=price,
-        condition=str(row.get("con") or ""),
+        # The full code (usedn) is what a create sends; con is only new/used/other.
+        condition=str(row.get("full_con") or row.get("con") or ""),
         for_sale=str(row.get("for_sale", "1")) == "1",
         external_ids={str(k): str(v) for k, v in external.items()}
         if isinstance(external, dict)

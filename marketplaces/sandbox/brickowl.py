@@ -30,18 +30,19 @@ from marketplaces.sandbox.wire import (
 
 PREFIX = "/brickowl/v1"
 THREE_PLACES = Decimal("0.001")
-# condition -> (con, full_con) as the inventory list shows them.
+# condition code -> its short form; the inventory list shows both (``con`` short, ``full_con``
+# the code itself: docs/marketplace-formats.md).
 CONDITIONS = {
-    "new": ("new", "new"),
-    "news": ("new", "new_sealed"),
-    "newc": ("new", "new_complete"),
-    "newi": ("new", "new_incomplete"),
-    "usedc": ("used", "used_complete"),
-    "usedi": ("used", "used_incomplete"),
-    "usedn": ("used", "used_like_new"),
-    "usedg": ("used", "used_good"),
-    "useda": ("used", "used_acceptable"),
-    "other": ("other", "other"),
+    "new": "new",
+    "news": "new",
+    "newc": "new",
+    "newi": "new",
+    "usedc": "used",
+    "usedi": "used",
+    "usedn": "used",
+    "usedg": "used",
+    "useda": "used",
+    "other": "other",
 }
 _ITEM_TYPES = {"Part": "PART", "Set": "SET", "Minifigure": "MINIFIG"}
 _SUCCESS = b'{"status":"success"}'
@@ -157,7 +158,7 @@ def new_lot(state: SandboxState, form: dict[str, str]) -> dict:
     condition = form.get("condition", "")
     if condition not in CONDITIONS:
         raise _bad(f"Invalid condition {condition!r}; one of {', '.join(CONDITIONS)}")
-    con, full_con = CONDITIONS[condition]
+    con, full_con = CONDITIONS[condition], condition
     external = form.get("external_id", "")
     return {
         "con": con,
