@@ -47,6 +47,7 @@ from marketplaces.errors import (
     RateLimited,
     TransientError,
 )
+from outbox.leases import lease_held
 from ratelimit.breaker import breaker_allow, breaker_record_failure, breaker_record_success
 from ratelimit.rules import LimitCannotFit
 from ratelimit.selectors import rate_limit_status
@@ -129,15 +130,17 @@ def _insert_jobs(resources: list[Resource], priority: int, now: datetime) -> dic
     table = RefreshJob._meta.db_table
     columns = (
         "kind", "no", "color_id", "resource", "priority", "status", "attempt", "deferrals",
-        "next_attempt_at", "created_at", "updated_at",
+        "next_attempt_at", "created_at", "updated_at", "dispatched_at",
     )  # fmt: skip
     row = "(" + ", ".join(["%s"] * len(columns)) + ")"
     params: list[Any] = []
     at = _db("created_at", now)
+    # A HIGH row is sent to the workers as this commits; the others wait for the drain.
+    sent = at if priority >= Priority.HIGH else None
     for resource in resources:
         params += [
             resource.kind, resource.no, resource.color_id, resource.key, priority,
-            JobStatus.PENDING, 0, 0, at, at, at,
+            JobStatus.PENDING, 0, 0, at, at, at, sent,
         ]  # fmt: skip
     sql = (
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([row] * len(resources))} "  # noqa: S608
@@ -185,6 +188,7 @@ def _raise(job_ids: list[int], priority: int, now: datetime) -> list[int]:
     changes: dict[str, Any] = {"priority": priority, "updated_at": now}
     if priority == Priority.HIGH:  # a user is waiting: do not sit out a backoff
         changes["next_attempt_at"] = Least(F("next_attempt_at"), now)
+        changes["dispatched_at"] = now
     RefreshJob.objects.filter(id__in=raised).update(**changes)
     return raised
 
@@ -308,13 +312,17 @@ def _put_back(claim: _Claim, wait: float, now: datetime, *, attempt: int | None 
     """Back to pending after ``wait`` (+ jitter), keeping what this attempt fetched
     (``partial``; None leaves the row's as it is). Fenced; answers the delay actually set."""
     delay = wait + _jitter(wait)
+    due = now + timedelta(seconds=delay)
+    # A short wait becomes a delayed message (_requeue_later): sent, for when it is due. A
+    # long one waits for the drain.
+    sent = due if delay <= settings.CATALOG_REQUEUE_MAX_DELAY_SECONDS else None
     changes: dict[str, Any] = {
         "status": JobStatus.PENDING,
         "claim_token": None,
         "lease_expires_at": None,
-        "next_attempt_at": now + timedelta(seconds=delay),
+        "next_attempt_at": due,
         "updated_at": now,
-        "dispatched_at": None,
+        "dispatched_at": sent,
         "drain_run": None,
     }
     if attempt is None:
@@ -367,7 +375,13 @@ def refresh_process(*, job_id: int) -> ProcessOutcome:
         if claim is None:
             return ProcessOutcome("not_claimed", job_id)
         refused, gate = _admit(claim, now)
-    outcome = refused or _call(claim, gate)
+    if refused:
+        outcome = refused
+    else:
+        with lease_held(
+            model=RefreshJob, token=claim.token, seconds=settings.CATALOG_LEASE_SECONDS
+        ):
+            outcome = _call(claim, gate)
     counter = _DRAIN_COUNTERS.get(outcome.outcome)
     if claim.drain_run and counter:
         DrainRun.objects.filter(pk=claim.drain_run).update(**{counter: F(counter) + 1})
@@ -611,9 +625,12 @@ def _upsert(resource: Resource, payload: Any, fetched_at: datetime) -> None:
 # --- drain ---------------------------------------------------------------------------------------
 
 
-def refresh_reclaim_expired(*, now: datetime | None = None) -> int:
-    """Put back in-flight rows whose lease expired: their worker died. The lost run counts as
-    an attempt, so a row that kills its worker every time ends failed instead of looping."""
+def refresh_reclaim_expired(*, now: datetime | None = None, send: bool = False) -> int:
+    """Put back in-flight rows whose lease expired -- their worker died, since a live worker
+    renews its lease (outbox/leases.py) -- and, with ``send``, send them to the workers at
+    once (else the drain that called this sends them). The lost run counts as an attempt, so
+    a row that kills its worker every time ends failed instead of looping. Answers how many
+    rows it took back."""
     now = now or clock.now()
     expired = RefreshJob.objects.filter(status=JobStatus.INFLIGHT, lease_expires_at__lt=now)
     error = {
@@ -621,22 +638,54 @@ def refresh_reclaim_expired(*, now: datetime | None = None) -> int:
         "message": "the worker running this refresh stopped before finishing",
         "at": now.isoformat().replace("+00:00", "Z"),
     }  # fmt: skip
-    reclaimed = 0
-    for job_id, attempt in expired.values_list("id", "attempt"):
+    reclaimed, again = 0, []
+    for job_id, attempt, priority in expired.values_list("id", "attempt", "priority"):
         gone = attempt + 1 >= settings.CATALOG_MAX_ATTEMPTS
         changes: dict[str, Any] = {
             "status": JobStatus.FAILED if gone else JobStatus.PENDING,
             "attempt": attempt + 1, "claim_token": None, "lease_expires_at": None,
-            "next_attempt_at": now, "updated_at": now, "dispatched_at": None,
+            "next_attempt_at": now, "updated_at": now,
+            "dispatched_at": now if send and not gone else None,
             "drain_run": None, "last_error": error,
         }  # fmt: skip
         if gone:
             changes.update(processed_at=now, partial=None)
         # Conditional on the lease: a worker finishing right now keeps its row.
-        reclaimed += RefreshJob.objects.filter(
+        taken = RefreshJob.objects.filter(
             pk=job_id, status=JobStatus.INFLIGHT, lease_expires_at__lt=now
         ).update(**changes)
+        reclaimed += taken
+        if taken and send and not gone:
+            again.append((job_id, priority))
+    for job_id, priority in again:
+        _publish(job_id, priority)
     return reclaimed
+
+
+def refresh_resend_lost(*, now: datetime | None = None) -> int:
+    """Send again the pending rows that were sent to the workers, became due, and are still
+    pending well after: their message was lost (a worker died holding it). Rows that were
+    never sent (NORMAL and LOW ones waiting for the drain) are the drain's."""
+    now = now or clock.now()
+    before = now - timedelta(seconds=settings.CATALOG_REDISPATCH_SECONDS)
+    with transaction.atomic():
+        lost = list(
+            RefreshJob.objects.select_for_update(skip_locked=True)
+            .filter(status=JobStatus.PENDING, dispatched_at__lt=before, next_attempt_at__lt=before)
+            .order_by("-priority", "next_attempt_at", "id")
+            .values_list("id", "priority")[: settings.CATALOG_DRAIN_BATCH_SIZE]
+        )
+        RefreshJob.objects.filter(id__in=[job_id for job_id, _ in lost]).update(dispatched_at=now)
+    for job_id, priority in lost:
+        _publish(job_id, priority)
+    return len(lost)
+
+
+def refresh_sweep() -> tuple[int, int]:
+    """The outbox sweep's part for refreshes (every OUTBOX_SWEEP_SECONDS): rows of dead
+    workers taken back, lost messages sent again. Answers (reclaimed, resent)."""
+    now = clock.now()
+    return refresh_reclaim_expired(now=now, send=True), refresh_resend_lost(now=now)
 
 
 def refresh_drain(*, batch_size: int | None = None) -> DrainRun:
@@ -683,11 +732,11 @@ def refresh_retry_now(*, job_ids: Iterable[int]) -> tuple[int, int]:
     for job in RefreshJob.objects.filter(id__in=ids).values("id", "status", "priority"):
         rows = RefreshJob.objects.filter(pk=job["id"], status=job["status"])
         if job["status"] == JobStatus.PENDING:
-            changes: dict[str, Any] = {"next_attempt_at": now, "deferrals": 0}
+            changes: dict[str, Any] = {"next_attempt_at": now, "deferrals": 0, "dispatched_at": now}
         elif job["status"] in (JobStatus.FAILED, JobStatus.SUCCEEDED):
             changes = {
                 "status": JobStatus.PENDING, "attempt": 0, "deferrals": 0, "next_attempt_at": now,
-                "processed_at": None, "dispatched_at": None, "drain_run": None, "partial": None,
+                "processed_at": None, "dispatched_at": now, "drain_run": None, "partial": None,
             }  # fmt: skip
         else:
             continue  # in flight: its worker holds it

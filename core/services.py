@@ -6,7 +6,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
-from config.schedules import project_schedules
+from config.schedules import RETIRED, project_schedules
 
 from . import clock
 from .models import WorkerHeartbeat
@@ -35,6 +35,7 @@ def periodic_schedules_sync(*, reset: bool = False) -> list[tuple[str, bool]]:
     """
     results: list[tuple[str, bool]] = []
     with transaction.atomic():
+        PeriodicTask.objects.filter(name__in=RETIRED).delete()
         for schedule in project_schedules():
             timing: dict = {"interval": None, "crontab": None}
             # Schedules are not unique in django-celery-beat (the admin can make twins):

@@ -161,6 +161,13 @@ class SyncState(models.Model):
     synced_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    calls_reserved = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="marketplace calls this sync has paid for (rate limit tokens) and not spent",
+    )
+    calls_usable_at = models.DateTimeField(
+        null=True, blank=True, help_text="when the reserved calls may be spent (their turn)"
+    )
     claim_token = models.UUIDField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)

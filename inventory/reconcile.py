@@ -224,7 +224,10 @@ def _set_truth(
         logger.info("reconcile: the sync of #%s is running; it will re-read", state.item_id)
         SyncState.objects.filter(pk=state.pk).update(in_doubt=True)
         return
-    release_claim(claim, lot_id=lot_id, confirmed=confirmed, in_doubt=False)
+    release_claim(
+        claim, lot_id=lot_id, confirmed=confirmed, in_doubt=False,
+        calls_reserved=claim.calls_reserved, calls_usable_at=claim.calls_usable_at,
+    )  # fmt: skip
 
 
 def reconcile_account(

@@ -147,6 +147,49 @@ class WorkerProcess:
             log.close()
 
 
+class BeatProcess:
+    """``celery beat`` with django-celery-beat's DatabaseScheduler, on the suite's database
+    (write the schedules first: ``core.services.periodic_schedules_sync``)."""
+
+    def __init__(self, *, env: dict[str, str] | None = None) -> None:
+        self.extra_env = env or {}
+        self.proc: subprocess.Popen | None = None
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        self.log_path = LOG_DIR / f"beat-{uuid.uuid4().hex[:8]}.log"
+
+    def start(self) -> BeatProcess:
+        self._log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(
+            [
+                sys.executable, "-m", "celery", "-A", "config", "beat",
+                "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler",
+                "--loglevel", "INFO", "--max-interval", "1",
+                "--pidfile", "",
+            ],
+            cwd=ROOT,
+            env=child_env(**self.extra_env),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        return self
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self, timeout: float = 10) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        log = getattr(self, "_log", None)
+        if log and not log.closed:
+            log.close()
+
+
 def purge_queues() -> None:
     """Drop messages a previous test left behind."""
     with app.connection_for_write() as conn:

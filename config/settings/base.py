@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "accounts",
     "marketplaces",
     "ratelimit",
+    "outbox",
     "catalog",
     "inventory",
 ]
@@ -338,19 +339,48 @@ BRICKLINK_BACKGROUND_SHARE = env.float("BRICKLINK_BACKGROUND_SHARE", default=0.6
 BRICKLINK_CALLS_PER_SECOND = env.float("BRICKLINK_CALLS_PER_SECOND", default=1.0)
 BRICKLINK_BURST = env.int("BRICKLINK_BURST", default=4)
 BRICKOWL_CALLS_PER_MINUTE = env.int("BRICKOWL_CALLS_PER_MINUTE", default=600)
+# Background work takes a whole step's tokens before its first call; when there is no room it
+# reserves them (ratelimit/budget.py) and waits its turn. How far ahead an account's steps may
+# reserve: an hour of BrickLink's pace, ten minutes of BrickOwl's. A daily window is never
+# reserved into: a spent day waits for the next (max_reserved 0).
+BRICKLINK_MAX_RESERVED_CALLS = env.int("BRICKLINK_MAX_RESERVED_CALLS", default=3600)
+BRICKOWL_MAX_RESERVED_CALLS = env.int("BRICKOWL_MAX_RESERVED_CALLS", default=6000)
+
+
+def bricklink_rules(*, reservable: bool) -> list[dict]:
+    """BrickLink's quota for one account: the day, and a steady pace with small bursts."""
+    pace = {
+        "kind": "token_bucket",
+        "rate": BRICKLINK_CALLS_PER_SECOND,
+        "period": 1,
+        "capacity": BRICKLINK_BURST,
+    }
+    day = {"kind": "fixed_window", "rate": BRICKLINK_DAILY_QUOTA, "period": DAY}
+    if reservable:
+        day["max_reserved"] = 0
+        pace["max_reserved"] = BRICKLINK_MAX_RESERVED_CALLS
+    return [day, pace]
+
+
+def brickowl_rules() -> list[dict]:
+    """Never more than the per-minute limit in any rolling minute (a bucket of 10, refilled
+    at the rate less 10)."""
+    return [
+        {
+            "kind": "token_bucket",
+            "rate": max(1, BRICKOWL_CALLS_PER_MINUTE - 10),
+            "period": 60,
+            "capacity": 10,
+            "max_reserved": BRICKOWL_MAX_RESERVED_CALLS,
+        }
+    ]
+
+
 RATE_LIMITS = {
     "bricklink:global": {
         "description": "The platform's BrickLink account (catalog calls): the daily quota, "
         "and a steady pace with bursts of at most BRICKLINK_BURST.",
-        "rules": [
-            {"kind": "fixed_window", "rate": BRICKLINK_DAILY_QUOTA, "period": DAY},
-            {
-                "kind": "token_bucket",
-                "rate": BRICKLINK_CALLS_PER_SECOND,
-                "period": 1,
-                "capacity": BRICKLINK_BURST,
-            },
-        ],
+        "rules": bricklink_rules(reservable=False),
     },
     "bricklink:background": {
         "description": "The share of the platform's day background refreshes may use, "
@@ -365,27 +395,15 @@ RATE_LIMITS = {
     },
     "bricklink:account": {
         "description": "A seller's own BrickLink account (inventory sync), keyed by account.",
-        "rules": [
-            {"kind": "fixed_window", "rate": BRICKLINK_DAILY_QUOTA, "period": DAY},
-            {
-                "kind": "token_bucket",
-                "rate": BRICKLINK_CALLS_PER_SECOND,
-                "period": 1,
-                "capacity": BRICKLINK_BURST,
-            },
-        ],
+        "rules": bricklink_rules(reservable=True),
     },
     "brickowl:account": {
-        "description": "A seller's BrickOwl key, keyed by account: never more than the "
-        "per-minute limit in any rolling minute (bucket of 10, refilled at the rate less 10).",
-        "rules": [
-            {
-                "kind": "token_bucket",
-                "rate": max(1, BRICKOWL_CALLS_PER_MINUTE - 10),
-                "period": 60,
-                "capacity": 10,
-            }
-        ],
+        "description": "A seller's BrickOwl key, keyed by account.",
+        "rules": brickowl_rules(),
+    },
+    "brickowl:platform": {
+        "description": "The platform's BrickOwl key (catalog look-ups: BOIDs, colors).",
+        "rules": brickowl_rules(),
     },
 }
 
@@ -395,6 +413,13 @@ MARKETPLACE_READ_TIMEOUT = env.float("MARKETPLACE_READ_TIMEOUT", default=10.0)
 MARKETPLACE_DEADLINE = env.float("MARKETPLACE_DEADLINE", default=30.0)
 MARKETPLACE_MAX_RESPONSE_BYTES = env.int("MARKETPLACE_MAX_RESPONSE_BYTES", default=16 * 1024 * 1024)
 
+# --- Background work: leases and the sweep ------------------------------------------------------
+# A claimed row's lease is renewed by its worker while the work runs (outbox/leases.py), so
+# it can be short: a dead worker's rows come back within a lease plus a sweep.
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=30)
+# How often beat runs the sweep: expired leases taken back, lost messages sent again.
+OUTBOX_SWEEP_SECONDS = env.int("OUTBOX_SWEEP_SECONDS", default=15)
+
 # --- Catalog freshness and its refresh outbox --------------------------------------------------
 CATALOG_FRESH_DAYS = env.int("CATALOG_FRESH_DAYS", default=30)
 CATALOG_EXPIRED_DAYS = env.int("CATALOG_EXPIRED_DAYS", default=60)
@@ -402,10 +427,10 @@ CATALOG_NOT_FOUND_DAYS = env.int("CATALOG_NOT_FOUND_DAYS", default=7)
 CATALOG_CURRENCY = env.str("CATALOG_CURRENCY", default="USD")
 CATALOG_DRAIN_INTERVAL_SECONDS = env.int("CATALOG_DRAIN_INTERVAL_SECONDS", default=300)
 CATALOG_DRAIN_BATCH_SIZE = env.int("CATALOG_DRAIN_BATCH_SIZE", default=500)
-# Longer than a task may run (CELERY_TASK_TIME_LIMIT): a live worker never loses its claim.
-CATALOG_LEASE_SECONDS = env.int("CATALOG_LEASE_SECONDS", default=180)
-# A pending row the drain sent out is sent again if still pending this long after.
-CATALOG_REDISPATCH_SECONDS = env.int("CATALOG_REDISPATCH_SECONDS", default=600)
+CATALOG_LEASE_SECONDS = env.int("CATALOG_LEASE_SECONDS", default=OUTBOX_LEASE_SECONDS)
+# A pending row sent to the workers is sent again if still pending this long after it was due
+# (its message was lost: a worker died holding it).
+CATALOG_REDISPATCH_SECONDS = env.int("CATALOG_REDISPATCH_SECONDS", default=60)
 CATALOG_RETRY_BASE_SECONDS = env.float("CATALOG_RETRY_BASE_SECONDS", default=1.0)
 CATALOG_RETRY_CAP_SECONDS = env.float("CATALOG_RETRY_CAP_SECONDS", default=300.0)
 CATALOG_RETRY_JITTER_SECONDS = env.float("CATALOG_RETRY_JITTER_SECONDS", default=5.0)
@@ -425,16 +450,17 @@ INVENTORY_SYNC_MAX_ATTEMPTS = env.int("INVENTORY_SYNC_MAX_ATTEMPTS", default=6)
 INVENTORY_SYNC_RETRY_BASE_SECONDS = env.float("INVENTORY_SYNC_RETRY_BASE_SECONDS", default=1.0)
 INVENTORY_SYNC_RETRY_CAP_SECONDS = env.float("INVENTORY_SYNC_RETRY_CAP_SECONDS", default=300.0)
 INVENTORY_SYNC_RETRY_JITTER_SECONDS = env.float("INVENTORY_SYNC_RETRY_JITTER_SECONDS", default=1.0)
-# Longer than a sync may run (several calls, each within MARKETPLACE_DEADLINE).
-INVENTORY_SYNC_LEASE_SECONDS = env.int("INVENTORY_SYNC_LEASE_SECONDS", default=180)
-INVENTORY_REQUEUE_MAX_DELAY_SECONDS = env.float("INVENTORY_REQUEUE_MAX_DELAY_SECONDS", default=60)
+INVENTORY_SYNC_LEASE_SECONDS = env.int("INVENTORY_SYNC_LEASE_SECONDS", default=OUTBOX_LEASE_SECONDS)
+# A wait up to this long is a delayed task, sent on time; a longer one is the sweep's.
+INVENTORY_REQUEUE_MAX_DELAY_SECONDS = env.float("INVENTORY_REQUEUE_MAX_DELAY_SECONDS", default=300)
 INVENTORY_BRICKLINK_MAX_IN_FLIGHT = env.int("INVENTORY_BRICKLINK_MAX_IN_FLIGHT", default=4)
-INVENTORY_SLOT_LEASE_SECONDS = env.int("INVENTORY_SLOT_LEASE_SECONDS", default=60)
+# A seat's lease is renewed while its call runs (outbox/leases.py): short, so a dead worker's
+# seat is free again in seconds.
+INVENTORY_SLOT_LEASE_SECONDS = env.int("INVENTORY_SLOT_LEASE_SECONDS", default=10)
 # Syncs can have workers of their own (a queue every worker also listens to by default).
 INVENTORY_SYNC_QUEUE = env.str("INVENTORY_SYNC_QUEUE", default="default")
-INVENTORY_SWEEP_INTERVAL_SECONDS = env.int("INVENTORY_SWEEP_INTERVAL_SECONDS", default=60)
 INVENTORY_SWEEP_BATCH_SIZE = env.int("INVENTORY_SWEEP_BATCH_SIZE", default=500)
-INVENTORY_REDISPATCH_SECONDS = env.int("INVENTORY_REDISPATCH_SECONDS", default=300)
+INVENTORY_REDISPATCH_SECONDS = env.int("INVENTORY_REDISPATCH_SECONDS", default=60)
 INVENTORY_BRICKOWL_USED_CONDITION = env.str("INVENTORY_BRICKOWL_USED_CONDITION", default="usedn")
 INVENTORY_BRICKOWL_COLOR_CACHE_SECONDS = 86_400
 

@@ -79,14 +79,17 @@ if env.float("SANDBOX_FAULT_RATE", default=0):
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # BrickLink's pace (1 call a second) would make the suite crawl; tests of the limiter itself
-# install their own limits.
+# install their own limits, and workers started with TEST_DEFAULT_RATE_LIMITS=1 keep the real
+# ones (the burst tests: tests/inventory/test_burst.py).
 _FAST = [
     {"kind": "fixed_window", "rate": 100_000, "period": DAY},  # noqa: F405
     {"kind": "token_bucket", "rate": 1000, "period": 1, "capacity": 1000},
 ]
-RATE_LIMITS = {
-    **RATE_LIMITS,  # noqa: F405
-    "bricklink:global": {"rules": _FAST},
-    "bricklink:account": {"rules": _FAST},
-    "brickowl:account": {"rules": _FAST},
-}
+if not env.bool("TEST_DEFAULT_RATE_LIMITS", default=False):
+    RATE_LIMITS = {
+        **RATE_LIMITS,  # noqa: F405
+        "bricklink:global": {"rules": _FAST},
+        "bricklink:account": {"rules": _FAST},
+        "brickowl:account": {"rules": _FAST},
+        "brickowl:platform": {"rules": _FAST},
+    }

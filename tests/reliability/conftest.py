@@ -30,12 +30,15 @@ def pytest_sessionfinish(session, exitstatus):
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()
     path = ROOT / "bench" / "results" / "reliability.json"
+    # A run of some scenarios replaces their figures and keeps the others'.
+    earlier = json.loads(path.read_text()) if path.exists() else {}
+    scenarios = {**earlier.get("scenarios", {}), **_reports}
     path.write_text(json.dumps({
         "benchmark": "reliability",
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                     "commit": commit, "at": datetime.now(UTC).isoformat(timespec="seconds")},
         "passed": exitstatus == 0,
-        "scenarios": _reports,
+        "scenarios": scenarios,
     }, indent=2))  # fmt: skip
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter:
