@@ -104,8 +104,10 @@ def main() -> None:
             "queries": len(queries),
             "slowest_query_ms": round(max(float(q["time"]) for q in queries) * 1000, 1),
         }
-        print(f"{label:32} p50 {figures[label]['p50_ms']:7.1f} ms  "
-              f"p95 {figures[label]['p95_ms']:7.1f} ms  {len(queries)} queries")  # fmt: skip
+        print(
+            f"{label:32} p50 {figures[label]['p50_ms']:7.1f} ms  "
+            f"p95 {figures[label]['p95_ms']:7.1f} ms  {len(queries)} queries"
+        )
     write_results("admin", {"rows": args.rows, "repeat": args.repeat, "pages": figures})
 
 

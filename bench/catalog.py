@@ -265,9 +265,10 @@ def bench_drain(count: int = 2000, concurrency: int = 8, latency_ms: int = 50) -
     server = SandboxProcess(args=("--parts", str(parts_in_sandbox))).start()
     try:
         server.control(
-            bricklink_max_in_flight=64, bricklink_quota=10**9,
+            bricklink_max_in_flight=64,
+            bricklink_quota=10**9,
             latency={"fixed_ms": latency_ms, "random_ms": 0},
-        )  # fmt: skip
+        )
         env = {**sandbox_env(server), "BENCH_DB_TIMES": str(times)}
         with workers(concurrency=concurrency, env=env, app="bench.worker_app"):
             started = time.monotonic()

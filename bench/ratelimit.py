@@ -94,12 +94,23 @@ def run(scenario: str, processes: int, seconds: float) -> dict[str, float]:
     go = time.time() + 2.0
     children = [
         subprocess.Popen(
-            [sys.executable, __file__, "--worker", scenario, "--seconds", str(seconds),
-             "--go", str(go)],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                __file__,
+                "--worker",
+                scenario,
+                "--seconds",
+                str(seconds),
+                "--go",
+                str(go),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         for _ in range(processes)
-    ]  # fmt: skip
+    ]
     latencies: list[float] = []
     for child in children:
         out, _ = child.communicate(timeout=seconds + 120)

@@ -69,12 +69,30 @@ def gunicorn(*, workers: int, env: dict[str, str], settings_module: str):
     port = free_port()
     log = (ROOT / "var" / "bench-gunicorn.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(workers), "--worker-class", "sync", "--backlog", "2048",
-         "--keep-alive", "30", "--log-level", "warning"],
-        cwd=ROOT, env=child_env(DJANGO_SETTINGS_MODULE=settings_module, **env),
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "sync",
+            "--backlog",
+            "2048",
+            "--keep-alive",
+            "30",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=child_env(DJANGO_SETTINGS_MODULE=settings_module, **env),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:

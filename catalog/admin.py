@@ -214,6 +214,12 @@ ACTION_LIMIT = 10_000
 @admin.register(DrainRun)
 class DrainRunAdmin(ReadOnlyAdmin):
     list_display = [
-        "started_at", "finished_at", "duration_ms", "reclaimed", "dispatched", "succeeded",
-        "failed", "deferred",
-    ]  # fmt: skip
+        "started_at",
+        "finished_at",
+        "duration_ms",
+        "reclaimed",
+        "dispatched",
+        "succeeded",
+        "failed",
+        "deferred",
+    ]

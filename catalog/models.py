@@ -184,10 +184,12 @@ class RefreshJob(models.Model):
     next_attempt_at = models.DateTimeField()
     last_error = models.JSONField(null=True, blank=True)
     partial = models.JSONField(
-        null=True, blank=True, encoder=DjangoJSONEncoder,
+        null=True,
+        blank=True,
+        encoder=DjangoJSONEncoder,
         help_text="price guides an earlier attempt fetched before failing: a retry asks only "
         "for the rest, and all four are stored together once they are in",
-    )  # fmt: skip
+    )
     claim_token = models.UUIDField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
@@ -195,10 +197,15 @@ class RefreshJob(models.Model):
     updated_at = models.DateTimeField()
     processed_at = models.DateTimeField(null=True, blank=True)
     drain_run = models.ForeignKey(
-        "DrainRun", null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+",
-        db_index=False, db_constraint=False,  # runs are pruned; a row may outlive its run
+        "DrainRun",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,  # runs are pruned; a row may outlive its run
         help_text="the drain pass that last sent this row, while it is out",
-    )  # fmt: skip
+    )
 
     class Meta:
         ordering = ["-id"]

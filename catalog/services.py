@@ -129,9 +129,19 @@ def _insert_jobs(resources: list[Resource], priority: int, now: datetime) -> dic
         return {}
     table = RefreshJob._meta.db_table
     columns = (
-        "kind", "no", "color_id", "resource", "priority", "status", "attempt", "deferrals",
-        "next_attempt_at", "created_at", "updated_at", "dispatched_at",
-    )  # fmt: skip
+        "kind",
+        "no",
+        "color_id",
+        "resource",
+        "priority",
+        "status",
+        "attempt",
+        "deferrals",
+        "next_attempt_at",
+        "created_at",
+        "updated_at",
+        "dispatched_at",
+    )
     row = "(" + ", ".join(["%s"] * len(columns)) + ")"
     params: list[Any] = []
     at = _db("created_at", now)
@@ -139,9 +149,19 @@ def _insert_jobs(resources: list[Resource], priority: int, now: datetime) -> dic
     sent = at if priority >= Priority.HIGH else None
     for resource in resources:
         params += [
-            resource.kind, resource.no, resource.color_id, resource.key, priority,
-            JobStatus.PENDING, 0, 0, at, at, at, sent,
-        ]  # fmt: skip
+            resource.kind,
+            resource.no,
+            resource.color_id,
+            resource.key,
+            priority,
+            JobStatus.PENDING,
+            0,
+            0,
+            at,
+            at,
+            at,
+            sent,
+        ]
     sql = (
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([row] * len(resources))} "  # noqa: S608
         "ON CONFLICT DO NOTHING RETURNING id, resource"
@@ -227,9 +247,11 @@ def _publish(job_id: int, priority: int, countdown: float | None = None) -> None
         process_refresh.apply_async(args=[job_id], queue=queue, countdown=countdown)
     except Exception as exc:  # noqa: BLE001 - any broker failure: the drain recovers the row
         logger.warning(
-            "could not publish refresh #%s (%s); the drain will send it", job_id,
-            type(exc).__name__, extra={"job_id": job_id},
-        )  # fmt: skip
+            "could not publish refresh #%s (%s); the drain will send it",
+            job_id,
+            type(exc).__name__,
+            extra={"job_id": job_id},
+        )
 
 
 # --- process -------------------------------------------------------------------------------------
@@ -291,9 +313,14 @@ def _claim(job_id: int, now: datetime) -> _Claim | None:
     kind, no, color_id, priority, attempt, drain_run, partial = row
     partial = RefreshJob._meta.get_field("partial").from_db_value(partial, None, connection)
     return _Claim(
-        job_id, token, Resource(kind, no, color_id), priority, attempt, drain_run,
+        job_id,
+        token,
+        Resource(kind, no, color_id),
+        priority,
+        attempt,
+        drain_run,
         _guides_known(partial),
-    )  # fmt: skip
+    )
 
 
 def _fenced(claim: _Claim) -> Any:
@@ -307,8 +334,15 @@ def _jitter(wait: float) -> float:
     return random.uniform(0, min(settings.CATALOG_RETRY_JITTER_SECONDS, max(0.5, wait * 0.2)))  # noqa: S311
 
 
-def _put_back(claim: _Claim, wait: float, now: datetime, *, attempt: int | None = None,
-              error: dict | None = None, partial: dict | None = None) -> float:  # fmt: skip
+def _put_back(
+    claim: _Claim,
+    wait: float,
+    now: datetime,
+    *,
+    attempt: int | None = None,
+    error: dict | None = None,
+    partial: dict | None = None,
+) -> float:
     """Back to pending after ``wait`` (+ jitter), keeping what this attempt fetched
     (``partial``; None leaves the row's as it is). Fenced; answers the delay actually set."""
     delay = wait + _jitter(wait)
@@ -362,8 +396,11 @@ class ProcessOutcome:
 
 # Which counter of the drain run that sent a row its outcome moves.
 _DRAIN_COUNTERS = {
-    "succeeded": "succeeded", "retrying": "failed", "failed": "failed", "deferred": "deferred",
-}  # fmt: skip
+    "succeeded": "succeeded",
+    "retrying": "failed",
+    "failed": "failed",
+    "deferred": "deferred",
+}
 
 
 def refresh_process(*, job_id: int) -> ProcessOutcome:
@@ -429,14 +466,20 @@ def _call(claim: _Claim, gate: Any) -> ProcessOutcome:
     done = clock.now()
     with transaction.atomic():
         finished = _fenced(claim).update(
-            status=JobStatus.SUCCEEDED, claim_token=None, lease_expires_at=None,
-            processed_at=done, updated_at=done, partial=None,
-        )  # fmt: skip
+            status=JobStatus.SUCCEEDED,
+            claim_token=None,
+            lease_expires_at=None,
+            processed_at=done,
+            updated_at=done,
+            partial=None,
+        )
         if not finished:
             logger.warning(
                 "refresh #%s finished after its claim was lost (lease expired and reclaimed); "
-                "its result is dropped", job_id, extra={"job_id": job_id},
-            )  # fmt: skip
+                "its result is dropped",
+                job_id,
+                extra={"job_id": job_id},
+            )
             return ProcessOutcome("lost_claim", job_id, kind=claim.resource.kind)
         _upsert(claim.resource, payload, done)
         _forget_cached([read_cache_key(claim.resource)])
@@ -504,9 +547,10 @@ def _failed_call(
             _forget_cached(read_cache_key(Resource(kind, claim.resource.no)) for kind in Kind)
     if isinstance(exc, AuthError):
         logger.error(
-            "BrickLink refused the platform's credentials (configuration error): %s", exc,
+            "BrickLink refused the platform's credentials (configuration error): %s",
+            exc,
             extra=extra,
-        )  # fmt: skip
+        )
     else:
         logger.info("refresh #%s failed for good: %s", job_id, exc, extra=extra)
     return ProcessOutcome("failed", job_id, str(exc), claim.resource.kind)
@@ -514,9 +558,14 @@ def _failed_call(
 
 def _fail(claim: _Claim, error: dict[str, Any], now: datetime, *, attempt: int | None = None):
     changes: dict[str, Any] = {
-        "status": JobStatus.FAILED, "claim_token": None, "lease_expires_at": None,
-        "last_error": error, "processed_at": now, "updated_at": now, "partial": None,
-    }  # fmt: skip
+        "status": JobStatus.FAILED,
+        "claim_token": None,
+        "lease_expires_at": None,
+        "last_error": error,
+        "processed_at": now,
+        "updated_at": now,
+        "partial": None,
+    }
     if attempt is not None:
         changes["attempt"] = attempt
     return _fenced(claim).update(**changes)
@@ -570,46 +619,63 @@ def part_upsert(*, no: str, item: Item, fetched_at: datetime) -> None:
     }
     Part.objects.bulk_create(
         [Part(no=no, **fields)],
-        update_conflicts=True, unique_fields=["no"], update_fields=list(fields),
-    )  # fmt: skip
+        update_conflicts=True,
+        unique_fields=["no"],
+        update_fields=list(fields),
+    )
     MissingPart.objects.filter(no=no).delete()
 
 
 def part_colors_upsert(*, no: str, colors: list[KnownColor], fetched_at: datetime) -> None:
     PartColorList.objects.bulk_create(
         [PartColorList(no=no, last_fetched=fetched_at)],
-        update_conflicts=True, unique_fields=["no"], update_fields=["last_fetched"],
-    )  # fmt: skip
+        update_conflicts=True,
+        unique_fields=["no"],
+        update_fields=["last_fetched"],
+    )
     keep = {color.color_id for color in colors}
     PartColor.objects.filter(color_list_id=no).exclude(color_id__in=keep).delete()
     PartColor.objects.bulk_create(
         [PartColor(color_list_id=no, color_id=c.color_id, quantity=c.quantity) for c in colors],
-        update_conflicts=True, unique_fields=["color_list", "color_id"],
+        update_conflicts=True,
+        unique_fields=["color_list", "color_id"],
         update_fields=["quantity"],
-    )  # fmt: skip
+    )
     MissingPart.objects.filter(no=no).delete()
 
 
 def price_guide_upsert(*, no: str, guide: FullPriceGuide, fetched_at: datetime) -> None:
     rows = [
         PriceGuide(
-            no=no, color_id=guide.color_id, new_or_used=part.new_or_used,
-            guide_type=part.guide_type, currency_code=guide.currency_code,
-            min_price=part.min_price, max_price=part.max_price, avg_price=part.avg_price,
-            qty_avg_price=part.qty_avg_price, unit_quantity=part.unit_quantity,
-            total_quantity=part.total_quantity, last_fetched=fetched_at,
+            no=no,
+            color_id=guide.color_id,
+            new_or_used=part.new_or_used,
+            guide_type=part.guide_type,
+            currency_code=guide.currency_code,
+            min_price=part.min_price,
+            max_price=part.max_price,
+            avg_price=part.avg_price,
+            qty_avg_price=part.qty_avg_price,
+            unit_quantity=part.unit_quantity,
+            total_quantity=part.total_quantity,
+            last_fetched=fetched_at,
         )
         for part in (guide.new_stock, guide.new_sold, guide.used_stock, guide.used_sold)
-    ]  # fmt: skip
+    ]
     PriceGuide.objects.bulk_create(
         rows,
         update_conflicts=True,
         unique_fields=["no", "color_id", "currency_code", "new_or_used", "guide_type"],
         update_fields=[
-            "min_price", "max_price", "avg_price", "qty_avg_price", "unit_quantity",
-            "total_quantity", "last_fetched",
+            "min_price",
+            "max_price",
+            "avg_price",
+            "qty_avg_price",
+            "unit_quantity",
+            "total_quantity",
+            "last_fetched",
         ],
-    )  # fmt: skip
+    )
     MissingPart.objects.filter(no=no).delete()
 
 
@@ -634,20 +700,27 @@ def refresh_reclaim_expired(*, now: datetime | None = None, send: bool = False) 
     now = now or clock.now()
     expired = RefreshJob.objects.filter(status=JobStatus.INFLIGHT, lease_expires_at__lt=now)
     error = {
-        "code": "lease_expired", "provider": "brickops", "http_status": None, "meta_code": None,
+        "code": "lease_expired",
+        "provider": "brickops",
+        "http_status": None,
+        "meta_code": None,
         "message": "the worker running this refresh stopped before finishing",
         "at": now.isoformat().replace("+00:00", "Z"),
-    }  # fmt: skip
+    }
     reclaimed, again = 0, []
     for job_id, attempt, priority in expired.values_list("id", "attempt", "priority"):
         gone = attempt + 1 >= settings.CATALOG_MAX_ATTEMPTS
         changes: dict[str, Any] = {
             "status": JobStatus.FAILED if gone else JobStatus.PENDING,
-            "attempt": attempt + 1, "claim_token": None, "lease_expires_at": None,
-            "next_attempt_at": now, "updated_at": now,
+            "attempt": attempt + 1,
+            "claim_token": None,
+            "lease_expires_at": None,
+            "next_attempt_at": now,
+            "updated_at": now,
             "dispatched_at": now if send and not gone else None,
-            "drain_run": None, "last_error": error,
-        }  # fmt: skip
+            "drain_run": None,
+            "last_error": error,
+        }
         if gone:
             changes.update(processed_at=now, partial=None)
         # Conditional on the lease: a worker finishing right now keeps its row.
@@ -735,9 +808,15 @@ def refresh_retry_now(*, job_ids: Iterable[int]) -> tuple[int, int]:
             changes: dict[str, Any] = {"next_attempt_at": now, "deferrals": 0, "dispatched_at": now}
         elif job["status"] in (JobStatus.FAILED, JobStatus.SUCCEEDED):
             changes = {
-                "status": JobStatus.PENDING, "attempt": 0, "deferrals": 0, "next_attempt_at": now,
-                "processed_at": None, "dispatched_at": now, "drain_run": None, "partial": None,
-            }  # fmt: skip
+                "status": JobStatus.PENDING,
+                "attempt": 0,
+                "deferrals": 0,
+                "next_attempt_at": now,
+                "processed_at": None,
+                "dispatched_at": now,
+                "drain_run": None,
+                "partial": None,
+            }
         else:
             continue  # in flight: its worker holds it
         try:
@@ -766,13 +845,22 @@ def refresh_mark_failed(*, job_ids: Iterable[int], by: str) -> int:
     result is dropped when it finishes. Answers how many were marked."""
     now = clock.now()
     error = {
-        "code": "marked_failed", "provider": "brickops", "http_status": None, "meta_code": None,
-        "message": f"marked failed by {by}", "at": _iso_now(now),
-    }  # fmt: skip
+        "code": "marked_failed",
+        "provider": "brickops",
+        "http_status": None,
+        "meta_code": None,
+        "message": f"marked failed by {by}",
+        "at": _iso_now(now),
+    }
     return RefreshJob.objects.filter(id__in=list(job_ids), status__in=ACTIVE_STATUSES).update(
-        status=JobStatus.FAILED, claim_token=None, lease_expires_at=None, last_error=error,
-        processed_at=now, updated_at=now, partial=None,
-    )  # fmt: skip
+        status=JobStatus.FAILED,
+        claim_token=None,
+        lease_expires_at=None,
+        last_error=error,
+        processed_at=now,
+        updated_at=now,
+        partial=None,
+    )
 
 
 # --- background freshness, cleanup ---------------------------------------------------------------
@@ -806,12 +894,14 @@ def refresh_enqueue_stale(*, limit: int | None = None) -> int:
         candidates.append((fetched, Resource(Kind.PART_COLORS, no)))
     guides = (
         PriceGuide.objects.filter(
-            last_fetched__lt=stale_before, new_or_used="N", guide_type="stock",
+            last_fetched__lt=stale_before,
+            new_or_used="N",
+            guide_type="stock",
             currency_code=settings.CATALOG_CURRENCY,
         )
         .order_by("last_fetched")
         .values_list("no", "color_id", "last_fetched")[: max(1, budget // 4)]
-    )  # fmt: skip
+    )
     for no, color_id, fetched in guides:
         candidates.append((fetched, Resource(Kind.PRICE_GUIDE, no, color_id)))
     candidates.sort(key=lambda item: item[0])
@@ -858,9 +948,10 @@ def reference_sync(*, progress=None) -> tuple[int, int]:
     decision = rate_limit_take(names=GLOBAL_LIMIT, count=2)
     if not decision.granted:
         raise RateLimited(
-            f"the {decision.limit} limit has no room now", retry_after=decision.retry_after,
+            f"the {decision.limit} limit has no room now",
+            retry_after=decision.retry_after,
             provider="brickops",
-        )  # fmt: skip
+        )
     client = BrickLinkClient.platform()
     colors = client.colors()
     categories = client.categories()
@@ -868,19 +959,36 @@ def reference_sync(*, progress=None) -> tuple[int, int]:
     total = len(colors) + len(categories)
     with transaction.atomic():
         Color.objects.bulk_create(
-            [Color(color_id=c.color_id, name=c.color_name, code=c.color_code, type=c.color_type,
-                   last_fetched=now) for c in colors],
-            update_conflicts=True, unique_fields=["color_id"],
+            [
+                Color(
+                    color_id=c.color_id,
+                    name=c.color_name,
+                    code=c.color_code,
+                    type=c.color_type,
+                    last_fetched=now,
+                )
+                for c in colors
+            ],
+            update_conflicts=True,
+            unique_fields=["color_id"],
             update_fields=["name", "code", "type", "last_fetched"],
-        )  # fmt: skip
+        )
         if progress:
             progress(len(colors), total)
         Category.objects.bulk_create(
-            [Category(category_id=c.category_id, name=c.category_name, parent_id=c.parent_id,
-                      last_fetched=now) for c in categories],
-            update_conflicts=True, unique_fields=["category_id"],
+            [
+                Category(
+                    category_id=c.category_id,
+                    name=c.category_name,
+                    parent_id=c.parent_id,
+                    last_fetched=now,
+                )
+                for c in categories
+            ],
+            update_conflicts=True,
+            unique_fields=["category_id"],
             update_fields=["name", "parent_id", "last_fetched"],
-        )  # fmt: skip
+        )
         if progress:
             progress(total, total)
     return len(colors), len(categories)

@@ -34,9 +34,15 @@ class SyncStateInline(admin.TabularInline):
 @admin.register(InventoryItem)
 class InventoryItemAdmin(ReadOnlyAdmin):
     list_display = [
-        "id", "account", "part_number", "color_id", "quantity_available", "status", "archived",
+        "id",
+        "account",
+        "part_number",
+        "color_id",
+        "quantity_available",
+        "status",
+        "archived",
         "updated_at",
-    ]  # fmt: skip
+    ]
     list_filter = ["status", "condition", "archived"]
     list_select_related = ["account"]
     search_fields = ["part_number"]
@@ -54,9 +60,17 @@ class InventoryItemAdmin(ReadOnlyAdmin):
 @admin.register(InventoryHistory)
 class InventoryHistoryAdmin(ReadOnlyAdmin):
     list_display = [
-        "id", "item_id", "account", "change_type", "quantity_available_delta", "from_status",
-        "to_status", "actor", "reason", "created_at",
-    ]  # fmt: skip
+        "id",
+        "item_id",
+        "account",
+        "change_type",
+        "quantity_available_delta",
+        "from_status",
+        "to_status",
+        "actor",
+        "reason",
+        "created_at",
+    ]
     list_filter = ["change_type"]
     list_select_related = ["account", "actor"]
     search_fields = ["item__part_number"]
@@ -82,18 +96,26 @@ class MarketplaceConnectionAdmin(ReadOnlyAdmin):
         connections = list(queryset.select_related("account"))
         for connection in connections:
             services.connection_set(
-                account=connection.account, provider=connection.provider, enabled=False,
+                account=connection.account,
+                provider=connection.provider,
+                enabled=False,
                 credentials=None,
-            )  # fmt: skip
+            )
         self.message_user(request, f"{len(connections)} connection(s) switched off.")
 
 
 @admin.register(SyncState)
 class SyncStateAdmin(ReadOnlyAdmin):
     list_display = [
-        "item", "provider", "status", "lot_id", "attempts", "short_error", "next_attempt_at",
+        "item",
+        "provider",
+        "status",
+        "lot_id",
+        "attempts",
+        "short_error",
+        "next_attempt_at",
         "synced_at",
-    ]  # fmt: skip
+    ]
     list_filter = ["status", "provider", "in_doubt"]
     list_select_related = ["item"]
     search_fields = ["item__part_number", "lot_id"]

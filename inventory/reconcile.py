@@ -169,11 +169,19 @@ def reconcile_provider(
                 if lot is not keep:
                     delete(lot, "delete_duplicate", "a second lot of the same item")
             if known != keep.lot_id:
-                repairs.append(Repair(provider, "adopt", item_id, keep.lot_id,
-                                      f"the sync state knew lot {known or 'none'}"))  # fmt: skip
+                repairs.append(
+                    Repair(
+                        provider,
+                        "adopt",
+                        item_id,
+                        keep.lot_id,
+                        f"the sync state knew lot {known or 'none'}",
+                    )
+                )
             if state is None or known != keep.lot_id or state.confirmed != keep.confirmed:
-                _set_truth(state, keep.lot_id, keep.confirmed, dry_run, item=item,
-                           provider=provider)  # fmt: skip
+                _set_truth(
+                    state, keep.lot_id, keep.confirmed, dry_run, item=item, provider=provider
+                )
             if not keep.matches(item):
                 detail = (
                     f"the store holds {keep.quantity}, the item {item.listed_quantity} "
@@ -187,8 +195,15 @@ def reconcile_provider(
     for item in live:
         if item.listed_quantity > 0 and item.id not in ours:
             state = states.get(item.id)
-            repairs.append(Repair(provider, "resync", item.id, state.lot_id if state else "",
-                                  "no lot in the store"))  # fmt: skip
+            repairs.append(
+                Repair(
+                    provider,
+                    "resync",
+                    item.id,
+                    state.lot_id if state else "",
+                    "no lot in the store",
+                )
+            )
             if state and state.lot_id:
                 _set_truth(state, "", None, dry_run)
             to_sync.append(item)
@@ -225,9 +240,13 @@ def _set_truth(
         SyncState.objects.filter(pk=state.pk).update(in_doubt=True)
         return
     release_claim(
-        claim, lot_id=lot_id, confirmed=confirmed, in_doubt=False,
-        calls_reserved=claim.calls_reserved, calls_usable_at=claim.calls_usable_at,
-    )  # fmt: skip
+        claim,
+        lot_id=lot_id,
+        confirmed=confirmed,
+        in_doubt=False,
+        calls_reserved=claim.calls_reserved,
+        calls_usable_at=claim.calls_usable_at,
+    )
 
 
 def reconcile_account(
@@ -242,8 +261,9 @@ def reconcile_account(
     schedules run here and now (the command) instead of on the workers."""
     repairs: list[Repair] = []
     for name in [provider] if provider else Provider.values:
-        found = reconcile_provider(account=account, provider=name, dry_run=dry_run,
-                                   progress=progress)  # fmt: skip
+        found = reconcile_provider(
+            account=account, provider=name, dry_run=dry_run, progress=progress
+        )
         repairs += found
         if run_syncs and not dry_run:
             for item_id in {r.item_id for r in found if r.action == "resync" and r.item_id}:

@@ -34,9 +34,18 @@ from .models import (
 logger = logging.getLogger(__name__)
 
 ITEM_FIELDS = (
-    "part_number", "color_id", "name", "condition", "quantity_available", "quantity_reserved",
-    "quantity_sold", "status", "location", "price", "notes",
-)  # fmt: skip
+    "part_number",
+    "color_id",
+    "name",
+    "condition",
+    "quantity_available",
+    "quantity_reserved",
+    "quantity_sold",
+    "status",
+    "location",
+    "price",
+    "notes",
+)
 QUANTITIES = ("quantity_available", "quantity_reserved", "quantity_sold")
 REQUIRED_CREDENTIALS = {
     Provider.BRICKLINK: ("consumer_key", "consumer_secret", "token_value", "token_secret"),
@@ -71,12 +80,18 @@ def _history(
         for field in QUANTITIES
     }
     return InventoryHistory.objects.create(
-        item=item, account_id=item.account_id, change_type=change_type,
+        item=item,
+        account_id=item.account_id,
+        change_type=change_type,
         from_status=before.get("status", ""),
         to_status="" if change_type == ChangeType.DELETE else item.status,
-        changes=changes, actor=actor, reason=reason[:500], version=item.version,
-        created_at=item.updated_at, **deltas,
-    )  # fmt: skip
+        changes=changes,
+        actor=actor,
+        reason=reason[:500],
+        version=item.version,
+        created_at=item.updated_at,
+        **deltas,
+    )
 
 
 def enabled_providers(account_id: int) -> list[str]:
@@ -100,8 +115,10 @@ def _schedule_sync(items: Iterable[InventoryItem]) -> None:
     if not items:
         return
     now = clock.now()
-    providers = {account_id: enabled_providers(account_id) for account_id in
-                 {item.account_id for item in items}}  # fmt: skip
+    providers = {
+        account_id: enabled_providers(account_id)
+        for account_id in {item.account_id for item in items}
+    }
     states = []
     to_send: list[tuple[int, str]] = []
     for item in items:
@@ -109,12 +126,15 @@ def _schedule_sync(items: Iterable[InventoryItem]) -> None:
             enabled = provider in providers[item.account_id]
             states.append(
                 SyncState(
-                    item=item, provider=provider,
+                    item=item,
+                    provider=provider,
                     status=SyncStatus.SYNCING if enabled else SyncStatus.DISABLED,
-                    next_attempt_at=now if enabled else None, attempts=0, updated_at=now,
+                    next_attempt_at=now if enabled else None,
+                    attempts=0,
+                    updated_at=now,
                     dispatched_at=now if enabled else None,
                 )
-            )  # fmt: skip
+            )
             if enabled:
                 to_send.append((item.id, provider))
     SyncState.objects.bulk_create(
@@ -133,9 +153,13 @@ def item_create(*, account: Account, actor: User | None, data: dict[str, Any]) -
     now = clock.now()
     with transaction.atomic():
         item = InventoryItem.objects.create(
-            account=account, created_by=actor, created_at=now, updated_at=now, version=1,
+            account=account,
+            created_by=actor,
+            created_at=now,
+            updated_at=now,
+            version=1,
             **{field: data[field] for field in ITEM_FIELDS if field in data},
-        )  # fmt: skip
+        )
         _history(item, ChangeType.CREATE, actor, {})
         _schedule_sync([item])
     return item
@@ -243,18 +267,28 @@ def sync_sweep(*, batch_size: int | None = None) -> tuple[int, int]:
     now = clock.now()
     expired = SyncState.objects.filter(claim_token__isnull=False, lease_expires_at__lt=now)
     reclaimed = expired.update(
-        claim_token=None, lease_expires_at=None, dispatched_at=None, next_attempt_at=now,
-        attempts=F("attempts") + 1, updated_at=now,
-    )  # fmt: skip
+        claim_token=None,
+        lease_expires_at=None,
+        dispatched_at=None,
+        next_attempt_at=now,
+        attempts=F("attempts") + 1,
+        updated_at=now,
+    )
     # A sync that keeps killing its worker ends failed rather than looping.
     SyncState.objects.filter(
-        status=SyncStatus.SYNCING, claim_token__isnull=True,
+        status=SyncStatus.SYNCING,
+        claim_token__isnull=True,
         attempts__gte=settings.INVENTORY_SYNC_MAX_ATTEMPTS,
     ).update(
-        status=SyncStatus.FAILED, next_attempt_at=None, updated_at=now,
-        last_error={"code": "worker_lost", "message": "the sync's worker stopped before "
-                    "finishing, too many times", "at": now.isoformat().replace("+00:00", "Z")},
-    )  # fmt: skip
+        status=SyncStatus.FAILED,
+        next_attempt_at=None,
+        updated_at=now,
+        last_error={
+            "code": "worker_lost",
+            "message": "the sync's worker stopped before finishing, too many times",
+            "at": now.isoformat().replace("+00:00", "Z"),
+        },
+    )
     resend_before = now - timedelta(seconds=settings.INVENTORY_REDISPATCH_SECONDS)
     with transaction.atomic():
         due = list(

@@ -605,8 +605,7 @@ def client_for(conn: MarketplaceConnection) -> BrickLinkClient | BrickOwlClient:
 
 
 def _error(code: str, message: str, now: datetime, **extra: Any) -> dict[str, Any]:
-    return {"code": code, "message": message, "at": now.isoformat().replace("+00:00", "Z"),
-            **extra}  # fmt: skip
+    return {"code": code, "message": message, "at": now.isoformat().replace("+00:00", "Z"), **extra}
 
 
 def _retry_delay(attempts: int) -> float:
@@ -656,8 +655,11 @@ def _run(claim: Claim) -> SyncOutcome:
             if settings.DISABLE_EXTERNAL_CALLS:
                 logger.info(
                     "DISABLE_EXTERNAL_CALLS is set: item #%s marked synced on %s without "
-                    "calling it", item_id, provider, extra={"item_id": item_id},
-                )  # fmt: skip
+                    "calling it",
+                    item_id,
+                    provider,
+                    extra={"item_id": item_id},
+                )
                 if _done(claim, item.version):
                     return SyncOutcome("synced", "external calls disabled")
                 continue
@@ -711,18 +713,26 @@ def _done(claim: Claim, version: int) -> bool:
         if current != version:
             return False
         release_claim(
-            claim, status=SyncStatus.SYNCED, synced_version=version, synced_at=clock.now(),
-            last_error=None, attempts=0, next_attempt_at=None,
-        )  # fmt: skip
+            claim,
+            status=SyncStatus.SYNCED,
+            synced_version=version,
+            synced_at=clock.now(),
+            last_error=None,
+            attempts=0,
+            next_attempt_at=None,
+        )
     return True
 
 
 def _fail(claim: Claim, error: dict[str, Any], **fields: Any) -> None:
     release_claim(claim, status=SyncStatus.FAILED, last_error=error, next_attempt_at=None, **fields)
     logger.warning(
-        "sync of #%s on %s failed: %s", claim.item_id, claim.provider, error["message"],
+        "sync of #%s on %s failed: %s",
+        claim.item_id,
+        claim.provider,
+        error["message"],
         extra={"item_id": claim.item_id, "provider": claim.provider},
-    )  # fmt: skip
+    )
 
 
 def _reschedule(claim: Claim, gate: Gate | None, wait: float, reason: str) -> None:
@@ -739,22 +749,32 @@ def _reschedule(claim: Claim, gate: Gate | None, wait: float, reason: str) -> No
     # sweeper's to send when it is due.
     soon = delay <= settings.INVENTORY_REQUEUE_MAX_DELAY_SECONDS
     released = release_claim(
-        claim, status=SyncStatus.SYNCING, next_attempt_at=at,
-        dispatched_at=at if soon else None, **unspent,
-    )  # fmt: skip
+        claim,
+        status=SyncStatus.SYNCING,
+        next_attempt_at=at,
+        dispatched_at=at if soon else None,
+        **unspent,
+    )
     if released:
         record_backoff(source="inventory_sync", reason="deferred")
         if soon:
             transaction.on_commit(lambda: publish_sync(claim.item_id, claim.provider, delay))
-        logger.info("sync of #%s on %s waits %.1fs: %s", claim.item_id, claim.provider,
-                    delay, reason)  # fmt: skip
+        logger.info(
+            "sync of #%s on %s waits %.1fs: %s", claim.item_id, claim.provider, delay, reason
+        )
 
 
 def _failed_call(claim: Claim, gate: Gate | None, exc: MarketplaceError) -> SyncOutcome:
     now = clock.now()
     calls = gate.calls if gate else 0
-    error = _error(exc.code, exc.message, now, provider=exc.provider,
-                   http_status=exc.http_status, meta_code=exc.meta_code)  # fmt: skip
+    error = _error(
+        exc.code,
+        exc.message,
+        now,
+        provider=exc.provider,
+        http_status=exc.http_status,
+        meta_code=exc.meta_code,
+    )
     if exc.retryable:
         attempts = claim.attempts + 1
         if attempts < settings.INVENTORY_SYNC_MAX_ATTEMPTS:
@@ -764,10 +784,14 @@ def _failed_call(claim: Claim, gate: Gate | None, exc: MarketplaceError) -> Sync
             at = now + timedelta(seconds=delay)
             soon = delay <= settings.INVENTORY_REQUEUE_MAX_DELAY_SECONDS
             released = release_claim(
-                claim, status=SyncStatus.SYNCING, attempts=attempts, last_error=error,
-                next_attempt_at=at, dispatched_at=at if soon else None,
+                claim,
+                status=SyncStatus.SYNCING,
+                attempts=attempts,
+                last_error=error,
+                next_attempt_at=at,
+                dispatched_at=at if soon else None,
                 **_unspent(claim, gate),
-            )  # fmt: skip
+            )
             if released:
                 record_backoff(source="inventory_sync", reason="retry")
             if released and soon:

@@ -25,8 +25,10 @@ def publish_sync(item_id: int, provider: str, countdown: float | None = None) ->
     except Exception as exc:  # noqa: BLE001 - any broker failure: the sweeper recovers it
         logger.warning(
             "could not publish the sync of #%s on %s (%s); the sweeper will send it",
-            item_id, provider, type(exc).__name__,
-        )  # fmt: skip
+            item_id,
+            provider,
+            type(exc).__name__,
+        )
 
 
 def publish_sweep() -> None:
@@ -52,8 +54,9 @@ def sweep() -> int:
     return dispatched
 
 
-@shared_task(name="inventory.reconcile_all", ignore_result=True, soft_time_limit=3000,
-             time_limit=3600)  # fmt: skip
+@shared_task(
+    name="inventory.reconcile_all", ignore_result=True, soft_time_limit=3000, time_limit=3600
+)
 def reconcile_all() -> int:
     from .reconcile import reconcile_all_accounts
 

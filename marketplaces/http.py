@@ -46,9 +46,7 @@ logger = logging.getLogger("marketplaces.http")
 T = TypeVar("T")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # What decoding a hostile or broken answer can raise besides our own errors.
-UNDECODABLE = (
-    ValueError, TypeError, ArithmeticError, LookupError, AttributeError, RecursionError
-)  # fmt: skip
+UNDECODABLE = (ValueError, TypeError, ArithmeticError, LookupError, AttributeError, RecursionError)
 
 
 @dataclass(frozen=True)

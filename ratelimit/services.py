@@ -84,9 +84,19 @@ def _plan(targets: list[tuple[Limit, str]], count: float, reserve: bool) -> list
 
 
 _COLUMNS = (
-    "id", "name", "key", "rule", "shard", "value", "ts", "blocked_until", "period_start",
-    "used", "denials", "total_denials",
-)  # fmt: skip
+    "id",
+    "name",
+    "key",
+    "rule",
+    "shard",
+    "value",
+    "ts",
+    "blocked_until",
+    "period_start",
+    "used",
+    "denials",
+    "total_denials",
+)
 WRITE_FIELDS = ["value", "ts", "used", "denials", "total_denials", "period_start"]
 
 

@@ -63,14 +63,22 @@ def part_colors(no: str, colors: dict[int, int], last_fetched=None) -> PartColor
 def price_guides(no: str, color_id: int, last_fetched=None, avg="0.5000") -> list[PriceGuide]:
     return [
         PriceGuide.objects.create(
-            no=no, color_id=color_id, new_or_used=condition, guide_type=guide,
-            currency_code="USD", min_price=Decimal("0.1"), max_price=Decimal("1"),
-            avg_price=Decimal(avg), qty_avg_price=Decimal("0.45"), unit_quantity=10,
-            total_quantity=100, last_fetched=last_fetched or clock.now(),
+            no=no,
+            color_id=color_id,
+            new_or_used=condition,
+            guide_type=guide,
+            currency_code="USD",
+            min_price=Decimal("0.1"),
+            max_price=Decimal("1"),
+            avg_price=Decimal(avg),
+            qty_avg_price=Decimal("0.45"),
+            unit_quantity=10,
+            total_quantity=100,
+            last_fetched=last_fetched or clock.now(),
         )
         for condition in ("N", "U")
         for guide in ("stock", "sold")
-    ]  # fmt: skip
+    ]
 
 
 # --- inventory -----------------------------------------------------------------------------------

@@ -77,9 +77,14 @@ class Report:
         if not (ON and path):
             return
         figures = {
-            "rate": RATE, "seed": SEED, "tests": self.tests, "clean_tests": self.clean_tests,
-            "staged_tests": self.staged_tests, "calls": self.calls, "faults": dict(self.faults),
-        }  # fmt: skip
+            "rate": RATE,
+            "seed": SEED,
+            "tests": self.tests,
+            "clean_tests": self.clean_tests,
+            "staged_tests": self.staged_tests,
+            "calls": self.calls,
+            "faults": dict(self.faults),
+        }
         Path(path).write_text(json.dumps(figures))
 
 

@@ -161,17 +161,27 @@ class BeatProcess:
         self._log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
             [
-                sys.executable, "-m", "celery", "-A", "config", "beat",
-                "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler",
-                "--loglevel", "INFO", "--max-interval", "1",
-                "--pidfile", "",
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "beat",
+                "--scheduler",
+                "django_celery_beat.schedulers:DatabaseScheduler",
+                "--loglevel",
+                "INFO",
+                "--max-interval",
+                "1",
+                "--pidfile",
+                "",
             ],
             cwd=ROOT,
             env=child_env(**self.extra_env),
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-        )  # fmt: skip
+        )
         return self
 
     def log_tail(self, lines: int = 40) -> str:

@@ -37,10 +37,12 @@ class PartNumberField(serializers.CharField):
 
 class ReadQuerySerializer(serializers.Serializer):
     wait = serializers.FloatField(
-        required=False, min_value=0.001, max_value=10,
+        required=False,
+        min_value=0.001,
+        max_value=10,
         help_text="Hold the answer until this resource's refresh finishes, at most N seconds "
         "(0 < N <= 10).",
-    )  # fmt: skip
+    )
 
 
 class PriceGuideQuerySerializer(ReadQuerySerializer):

@@ -13,9 +13,11 @@ from . import serializers as s
 
 NOT_FOUND = "part_not_found"
 WAIT = OpenApiParameter(
-    "wait", float, description="Hold the answer up to N seconds (0 < N <= 10) until the "
+    "wait",
+    float,
+    description="Hold the answer up to N seconds (0 < N <= 10) until the "
     "refresh of this resource finishes.",
-)  # fmt: skip
+)
 
 
 def checked_part_number(no: str) -> str:

@@ -121,9 +121,12 @@ class ItemUpdateSerializer(ItemCreateSerializer):
     """Any subset of the item's fields, and why. Fields not sent keep their value."""
 
     reason = TextField(
-        max_length=MAX_REASON, allow_blank=True, required=False, write_only=True,
+        max_length=MAX_REASON,
+        allow_blank=True,
+        required=False,
+        write_only=True,
         help_text="Why: kept in the item's history, not on the item.",
-    )  # fmt: skip
+    )
 
     def get_fields(self):
         fields = super().get_fields()
@@ -191,10 +194,22 @@ class ItemSerializer(serializers.ModelSerializer):
     class Meta:
         model = InventoryItem
         fields = [
-            "id", "part_number", "color_id", "name", "condition", "quantity_available",
-            "quantity_reserved", "quantity_sold", "status", "location", "price", "notes",
-            "created_at", "updated_at", "sync",
-        ]  # fmt: skip
+            "id",
+            "part_number",
+            "color_id",
+            "name",
+            "condition",
+            "quantity_available",
+            "quantity_reserved",
+            "quantity_sold",
+            "status",
+            "location",
+            "price",
+            "notes",
+            "created_at",
+            "updated_at",
+            "sync",
+        ]
         read_only_fields = fields
 
     @extend_schema_field(ItemSyncSerializer)
@@ -221,10 +236,18 @@ class HistorySerializer(serializers.ModelSerializer):
     class Meta:
         model = InventoryHistory
         fields = [
-            "id", "change_type", "quantity_available_delta", "quantity_reserved_delta",
-            "quantity_sold_delta", "from_status", "to_status", "changes", "actor", "reason",
+            "id",
+            "change_type",
+            "quantity_available_delta",
+            "quantity_reserved_delta",
+            "quantity_sold_delta",
+            "from_status",
+            "to_status",
+            "changes",
+            "actor",
+            "reason",
             "created_at",
-        ]  # fmt: skip
+        ]
         read_only_fields = fields
 
     def get_from_status(self, row: InventoryHistory) -> str | None:

@@ -67,8 +67,10 @@ def test_reads_of_many_parts_all_become_fresh_with_one_refresh_each(
     assert RefreshJob.objects.count() == len(paths)  # one row per resource
     wait_for(
         lambda: not RefreshJob.objects.exclude(status=JobStatus.SUCCEEDED).exists(),
-        timeout=120, interval=0.25, message="every refresh to succeed",
-    )  # fmt: skip
+        timeout=120,
+        interval=0.25,
+        message="every refresh to succeed",
+    )
     assert RefreshJob.objects.count() == len(paths)
     for path, item in paths.items():
         body = http.get(f"{http.base}/{path}").json()

@@ -161,8 +161,14 @@ def test_process_part_colors_and_price_guide(bricklink_sandbox, sandbox_catalog,
             )
             assert calls[resource] == 1
             price = guide["data"][key][guide_type]
-            assert set(price) == {"min_price", "max_price", "avg_price", "qty_avg_price",
-                                  "unit_quantity", "total_quantity"}  # fmt: skip
+            assert set(price) == {
+                "min_price",
+                "max_price",
+                "avg_price",
+                "qty_avg_price",
+                "unit_quantity",
+                "total_quantity",
+            }
             assert Decimal(price["min_price"]) <= Decimal(price["avg_price"])
             assert price["avg_price"].count(".") == 1
             assert len(price["avg_price"].split(".")[1]) == 4
@@ -213,9 +219,11 @@ def test_a_price_guide_retry_asks_only_for_the_parts_it_has_not_got(bricklink_sa
     rows are then stored together, by one upsert."""
     price = "GET /bricklink/items/{type}/{no}/price"
     result = enqueue(Resource(Kind.PRICE_GUIDE, "3001", 11))
-    bricklink_sandbox.control(faults=[
-        {"provider": "bricklink", "path": "/price$", "error_500": 1, "after": 2, "times": 1},
-    ])  # fmt: skip
+    bricklink_sandbox.control(
+        faults=[
+            {"provider": "bricklink", "path": "/price$", "error_500": 1, "after": 2, "times": 1},
+        ]
+    )
 
     def tokens_used() -> int:
         [status] = rate_limit_status(name="bricklink:global")
@@ -244,9 +252,11 @@ def test_a_price_guide_retry_asks_only_for_the_parts_it_has_not_got(bricklink_sa
 def test_a_price_guide_that_fails_for_good_forgets_its_parts(bricklink_sandbox, settings):
     settings.CATALOG_MAX_ATTEMPTS = 1
     result = enqueue(Resource(Kind.PRICE_GUIDE, "3001", 11))
-    bricklink_sandbox.control(faults=[
-        {"provider": "bricklink", "path": "/price$", "error_500": 1, "after": 1},
-    ])  # fmt: skip
+    bricklink_sandbox.control(
+        faults=[
+            {"provider": "bricklink", "path": "/price$", "error_500": 1, "after": 1},
+        ]
+    )
     assert refresh_process(job_id=result.job_id).outcome == "failed"
     assert job(result).partial is None  # a later "retry now" starts afresh
 
@@ -464,10 +474,15 @@ def test_cleanup_deletes_old_finished_rows_in_batches(fake_clock):
     old = fake_clock() - timedelta(days=8)
     for n in range(25):
         RefreshJob.objects.create(
-            kind="part", no=f"c{n}", resource=f"part:c{n}",
+            kind="part",
+            no=f"c{n}",
+            resource=f"part:c{n}",
             status=JobStatus.SUCCEEDED if n % 2 else JobStatus.FAILED,
-            next_attempt_at=old, created_at=old, updated_at=old, processed_at=old,
-        )  # fmt: skip
+            next_attempt_at=old,
+            created_at=old,
+            updated_at=old,
+            processed_at=old,
+        )
     recent = enqueue()
     assert refresh_cleanup(batch=10) == 25
     assert list(RefreshJob.objects.values_list("id", flat=True)) == [recent.job_id]

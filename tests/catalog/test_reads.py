@@ -22,9 +22,13 @@ def test_read_missing_part_enqueues_high_and_says_missing(
         status, body = get(owner_client, "3001/")
     assert status == 200
     assert body == {
-        "status": "missing", "freshness": None, "is_refreshing": True, "last_fetched": None,
-        "data": None, "last_error": None,
-    }  # fmt: skip
+        "status": "missing",
+        "freshness": None,
+        "is_refreshing": True,
+        "last_fetched": None,
+        "data": None,
+        "last_error": None,
+    }
     [job] = RefreshJob.objects.all()
     assert (job.kind, job.no, job.priority, job.status) == (
         "part",
@@ -37,9 +41,13 @@ def test_read_missing_part_enqueues_high_and_says_missing(
 
 @pytest.mark.parametrize(
     ("age_days", "freshness", "priority"),
-    [(29, "fresh", None), (31, "stale", Priority.NORMAL), (59, "stale", Priority.NORMAL),
-     (61, "expired", Priority.HIGH)],
-)  # fmt: skip
+    [
+        (29, "fresh", None),
+        (31, "stale", Priority.NORMAL),
+        (59, "stale", Priority.NORMAL),
+        (61, "expired", Priority.HIGH),
+    ],
+)
 def test_read_side_effect_follows_freshness(
     owner_client, fake_clock, age_days, freshness, priority
 ):
@@ -67,8 +75,11 @@ def test_read_is_idempotent_one_row_per_resource(owner_client, fake_clock):
         get(owner_client, "3001/price-guide/", color_id=11)
         get(owner_client, "3001/price-guide/", color_id=5)
     assert sorted(RefreshJob.objects.values_list("resource", flat=True)) == [
-        "part:3001", "part_colors:3001", "price_guide:3001:11", "price_guide:3001:5",
-    ]  # fmt: skip
+        "part:3001",
+        "part_colors:3001",
+        "price_guide:3001:11",
+        "price_guide:3001:5",
+    ]
 
 
 def test_read_of_expired_data_raises_a_queued_normal_refresh_to_high(owner_client, fake_clock):
@@ -103,13 +114,19 @@ def test_read_colors_and_price_guide_shapes(owner_client, fake_clock):
     ]
     _, guide = get(owner_client, "3001/price-guide/", color_id=11)
     price = {
-        "min_price": "0.1000", "max_price": "1.0000", "avg_price": "0.5000",
-        "qty_avg_price": "0.4500", "unit_quantity": 10, "total_quantity": 100,
-    }  # fmt: skip
+        "min_price": "0.1000",
+        "max_price": "1.0000",
+        "avg_price": "0.5000",
+        "qty_avg_price": "0.4500",
+        "unit_quantity": 10,
+        "total_quantity": 100,
+    }
     assert guide["data"] == {
-        "color_id": 11, "currency_code": "USD",
-        "new": {"stock": price, "sold": price}, "used": {"stock": price, "sold": price},
-    }  # fmt: skip
+        "color_id": 11,
+        "currency_code": "USD",
+        "new": {"stock": price, "sold": price},
+        "used": {"stock": price, "sold": price},
+    }
     assert guide["last_fetched"].endswith("Z")
 
 
@@ -128,20 +145,36 @@ def test_read_part_not_found_is_404_for_seven_days_without_enqueueing(owner_clie
 
 def test_read_serves_last_known_good_beside_the_last_error(owner_client, fake_clock):
     PartFactory(no="3001", name="Brick 2 x 4", last_fetched=fake_clock() - timedelta(days=70))
-    error = {"code": "transient", "message": "HTTP 500", "at": "2026-11-20T09:00:00Z",
-             "http_status": 500, "meta_code": None, "provider": "bricklink"}  # fmt: skip
+    error = {
+        "code": "transient",
+        "message": "HTTP 500",
+        "at": "2026-11-20T09:00:00Z",
+        "http_status": 500,
+        "meta_code": None,
+        "provider": "bricklink",
+    }
     RefreshJob.objects.create(
-        kind="part", no="3001", resource="part:3001", status=JobStatus.FAILED, attempt=5,
-        last_error=error, next_attempt_at=fake_clock(), created_at=fake_clock(),
-        updated_at=fake_clock(), processed_at=fake_clock(),
-    )  # fmt: skip
+        kind="part",
+        no="3001",
+        resource="part:3001",
+        status=JobStatus.FAILED,
+        attempt=5,
+        last_error=error,
+        next_attempt_at=fake_clock(),
+        created_at=fake_clock(),
+        updated_at=fake_clock(),
+        processed_at=fake_clock(),
+    )
     status, body = get(owner_client, "3001/")
     assert status == 200
     assert body["data"]["name"] == "Brick 2 x 4"
     assert body["freshness"] == "expired"
     assert body["status"] == "refreshing"  # and a new refresh was queued
-    assert body["last_error"] == {"code": "transient", "message": "HTTP 500",
-                                  "at": "2026-11-20T09:00:00Z"}  # fmt: skip
+    assert body["last_error"] == {
+        "code": "transient",
+        "message": "HTTP 500",
+        "at": "2026-11-20T09:00:00Z",
+    }
 
 
 @pytest.mark.parametrize(
@@ -155,9 +188,16 @@ def test_read_invalid_part_number_is_400_and_creates_nothing(owner_client, path)
 
 
 @pytest.mark.parametrize(
-    "params", [{}, {"color_id": "x"}, {"color_id": -1}, {"color_id": 11, "wait": 0},
-               {"color_id": 11, "wait": 11}, {"color_id": 11, "wait": "soon"}],
-)  # fmt: skip
+    "params",
+    [
+        {},
+        {"color_id": "x"},
+        {"color_id": -1},
+        {"color_id": 11, "wait": 0},
+        {"color_id": 11, "wait": 11},
+        {"color_id": 11, "wait": "soon"},
+    ],
+)
 def test_read_price_guide_query_is_validated(owner_client, params):
     status, body = get(owner_client, "3001/price-guide/", **params)
     assert status == 400

@@ -24,19 +24,38 @@ OUTBOX = "admin:catalog_refreshjob_changelist"
 def sent(monkeypatch):
     """What would go to the workers (no worker runs here); after commit, as in production."""
     published = []
-    monkeypatch.setattr(services, "_publish", lambda job_id, priority, countdown=None:
-                        published.append((job_id, priority)))  # fmt: skip
+    monkeypatch.setattr(
+        services,
+        "_publish",
+        lambda job_id, priority, countdown=None: published.append((job_id, priority)),
+    )
     return published
 
 
-def job(no="3001", *, status=JobStatus.PENDING, priority=Priority.NORMAL, attempt=0, error=None,
-        due_in=timedelta(0), age=timedelta(0)):  # fmt: skip
+def job(
+    no="3001",
+    *,
+    status=JobStatus.PENDING,
+    priority=Priority.NORMAL,
+    attempt=0,
+    error=None,
+    due_in=timedelta(0),
+    age=timedelta(0),
+):
     now = clock.now()
     return RefreshJob.objects.create(
-        kind="part", no=no, resource=f"part:{no}", status=status, priority=priority,
-        attempt=attempt, last_error=error, next_attempt_at=now + due_in, created_at=now - age,
-        updated_at=now, processed_at=now if status in ("succeeded", "failed") else None,
-    )  # fmt: skip
+        kind="part",
+        no=no,
+        resource=f"part:{no}",
+        status=status,
+        priority=priority,
+        attempt=attempt,
+        last_error=error,
+        next_attempt_at=now + due_in,
+        created_at=now - age,
+        updated_at=now,
+        processed_at=now if status in ("succeeded", "failed") else None,
+    )
 
 
 def act(client, action, rows, *, url=OUTBOX, captured=None):
@@ -58,8 +77,7 @@ def test_retry_now_revives_a_failed_row_and_sends_it(
     admin_client, sent, django_capture_on_commit_callbacks
 ):
     failed = job(status=JobStatus.FAILED, attempt=6, error=ERROR)
-    response = act(admin_client, "retry_now", [failed],
-                   captured=django_capture_on_commit_callbacks)  # fmt: skip
+    response = act(admin_client, "retry_now", [failed], captured=django_capture_on_commit_callbacks)
     failed.refresh_from_db()
     assert (failed.status, failed.attempt, failed.processed_at) == ("pending", 0, None)
     assert failed.next_attempt_at <= clock.now()
@@ -93,8 +111,9 @@ def test_raise_to_high_moves_only_pending_rows(
 ):
     low = job("3001", priority=Priority.LOW, due_in=timedelta(minutes=10))
     done = job("3002", status=JobStatus.SUCCEEDED, priority=Priority.LOW)
-    response = act(admin_client, "raise_to_high", [low, done],
-                   captured=django_capture_on_commit_callbacks)  # fmt: skip
+    response = act(
+        admin_client, "raise_to_high", [low, done], captured=django_capture_on_commit_callbacks
+    )
     low.refresh_from_db()
     assert (low.priority, low.next_attempt_at <= clock.now()) == (Priority.HIGH, True)
     assert RefreshJob.objects.get(pk=done.pk).priority == Priority.LOW
@@ -162,9 +181,14 @@ def test_actions_need_the_change_permission(client, django_user_model, sent):
 
 @pytest.mark.parametrize(
     ("query", "expected"),
-    [("overdue=yes", {"3001"}), ("has_error=yes", {"3002"}), ("has_error=no", {"3001", "3003"}),
-     ("q=3003", {"3003"}), ("status__exact=failed", {"3002"})],
-)  # fmt: skip
+    [
+        ("overdue=yes", {"3001"}),
+        ("has_error=yes", {"3002"}),
+        ("has_error=no", {"3001", "3003"}),
+        ("q=3003", {"3003"}),
+        ("status__exact=failed", {"3002"}),
+    ],
+)
 def test_outbox_filters_and_search(admin_client, query, expected):
     job("3001", due_in=-timedelta(minutes=6))  # should have run six minutes ago
     job("3002", status=JobStatus.FAILED, error=ERROR)
@@ -212,9 +236,13 @@ def test_dashboard_shows_the_queue_the_quota_the_breakers_and_the_drain(admin_cl
     job("3001", age=timedelta(minutes=10), due_in=-timedelta(minutes=10))
     job("3002", status=JobStatus.FAILED, error=ERROR)
     job("3003", status=JobStatus.SUCCEEDED)
-    CircuitBreaker.objects.create(name="bricklink", state="open", consecutive_failures=5,
-                                  open_until=clock.now() + timedelta(minutes=1),
-                                  updated_at=clock.now())  # fmt: skip
+    CircuitBreaker.objects.create(
+        name="bricklink",
+        state="open",
+        consecutive_failures=5,
+        open_until=clock.now() + timedelta(minutes=1),
+        updated_at=clock.now(),
+    )
     SyncStateFactory(status="failed", provider="brickowl")
     services.refresh_drain()
     response = admin_client.get(reverse("admin:queue_dashboard"))
@@ -230,8 +258,15 @@ def test_dashboard_shows_the_queue_the_quota_the_breakers_and_the_drain(admin_cl
     assert overview.syncs["brickowl"]["failed"] == 1
     assert {limit.name for limit in overview.limits} >= {"bricklink:global"}
     page = response.content.decode()
-    for text in ("Refresh outbox", "Rate limits", "bricklink:global", "open", "Last drain runs",
-                 "Drain now", "Inventory syncs"):  # fmt: skip
+    for text in (
+        "Refresh outbox",
+        "Rate limits",
+        "bricklink:global",
+        "open",
+        "Last drain runs",
+        "Drain now",
+        "Inventory syncs",
+    ):
         assert text in page
     index = admin_client.get(reverse("admin:index")).content.decode()
     assert reverse("admin:queue_dashboard") in index
@@ -259,8 +294,13 @@ def test_sync_again_on_failed_inventory_syncs(
         reverse("admin:inventory_syncstate_changelist") + "?status__exact=failed"
     )
     assert "invalid: BrickLink said no" in failed_list.content.decode()
-    response = act(admin_client, "sync_again", [state], url="admin:inventory_syncstate_changelist",
-                   captured=django_capture_on_commit_callbacks)  # fmt: skip
+    response = act(
+        admin_client,
+        "sync_again",
+        [state],
+        url="admin:inventory_syncstate_changelist",
+        captured=django_capture_on_commit_callbacks,
+    )
     state = SyncState.objects.get(pk=state.pk)
     assert (state.status, state.attempts) == ("syncing", 0)
     assert published == [(state.item_id, "bricklink")]

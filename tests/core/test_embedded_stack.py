@@ -57,33 +57,60 @@ print(sorted(RefreshJob.objects.values_list("resource", "status")))
 
 def _run(env, code):
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=120,
-    )  # fmt: skip
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
 
 def test_catalog_and_inventory_run_on_sqlite_and_the_filesystem_broker(tmp_path, sandbox):
     env = {
-        k: v for k, v in os.environ.items()
+        k: v
+        for k, v in os.environ.items()
         if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL"}
-    }  # fmt: skip
+    }
     env |= {
         "BRICKOPS_VAR_DIR": str(tmp_path),
         "DJANGO_SETTINGS_MODULE": "config.settings.local",
         **sandbox_env(sandbox),
     }
     migrate = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env,
-        capture_output=True, text=True,
-    )  # fmt: skip
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert migrate.returncode == 0, migrate.stderr
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-n", "embedded-cat@localhost",
-         "-Q", "urgent,default", "-c", "2", "-l", "INFO", "--without-gossip", "--without-mingle"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-n",
+            "embedded-cat@localhost",
+            "-Q",
+            "urgent,default",
+            "-c",
+            "2",
+            "-l",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         _run(env, REFRESH)
         expected = (

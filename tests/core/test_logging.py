@@ -193,12 +193,13 @@ def test_an_inventory_sync_logs_the_request_id_as_json_in_the_worker(
     )
     mine = wait_for(
         lambda: [
-            r for r in worker_records(worker, correlation_id=request_id)
+            r
+            for r in worker_records(worker, correlation_id=request_id)
             if r["logger"] == "celery.app.trace"
         ],
         timeout=10,
         message="the task's success line",
-    )  # fmt: skip
+    )
     assert "inventory.sync_item" in mine[0]["message"]
     calls = [r for r in worker_records(worker) if r["logger"] == "marketplaces.http"]
     assert calls, worker.log_tail()
@@ -344,8 +345,11 @@ def test_redaction_removes_the_configured_secret_values_wherever_they_appear(log
     settings.BRICKOWL_API_KEY = "owl-platform-" + uuid.uuid4().hex[:8]
     record = logged(
         "keys %s and %s, secret %s, owl %s",
-        keys[0], keys[1], settings.SECRET_KEY, settings.BRICKOWL_API_KEY,
-    )  # fmt: skip
+        keys[0],
+        keys[1],
+        settings.SECRET_KEY,
+        settings.BRICKOWL_API_KEY,
+    )
     for value in [*keys, settings.SECRET_KEY, settings.BRICKOWL_API_KEY]:
         assert value not in record["message"]
     assert record["message"] == f"keys {REDACTED} and {REDACTED}, secret {REDACTED}, owl {REDACTED}"

@@ -75,9 +75,12 @@ def connect(account) -> None:
         (Provider.BRICKOWL, {"api_key": SandboxProcess.BRICKOWL_KEY}),
     ):
         MarketplaceConnection.objects.create(
-            account=account, provider=provider, enabled=True, credentials=credentials,
+            account=account,
+            provider=provider,
+            enabled=True,
+            credentials=credentials,
             updated_at=clock.now(),
-        )  # fmt: skip
+        )
 
 
 @pytest.mark.worker
@@ -118,9 +121,14 @@ def test_metrics_count_what_worker_processes_do(worker, sandbox, client, client_
     item = item_create(
         account=account,
         actor=owner,
-        data={"part_number": "3001", "color_id": 11, "condition": "new",
-              "quantity_available": 5, "price": Decimal("0.1250")},
-    )  # fmt: skip
+        data={
+            "part_number": "3001",
+            "color_id": 11,
+            "condition": "new",
+            "quantity_available": 5,
+            "price": Decimal("0.1250"),
+        },
+    )
     wait_for(
         lambda: (
             set(SyncState.objects.filter(item=item).values_list("status", flat=True))
@@ -185,9 +193,15 @@ def job(kind: str, no: str, status: str, age: timedelta, color_id: int | None = 
     now = clock.now()
     resource = ":".join(str(p) for p in (kind, no, color_id) if p is not None)
     return RefreshJob.objects.create(
-        kind=kind, no=no, color_id=color_id, resource=resource, status=status,
-        next_attempt_at=now, created_at=now - age, updated_at=now,
-    )  # fmt: skip
+        kind=kind,
+        no=no,
+        color_id=color_id,
+        resource=resource,
+        status=status,
+        next_attempt_at=now,
+        created_at=now - age,
+        updated_at=now,
+    )
 
 
 def test_database_gauges_are_read_from_the_rows_at_scrape_time(client, db, fake_clock):
@@ -327,8 +341,9 @@ def test_process_files_are_added_up_and_exited_processes_folded_without_losing_c
     assert values[bucket("+Inf")] == 3
     assert values[duration_count] == 3
     assert sorted(f for f in os.listdir(tmp_path) if f.endswith(".db")) == [
-        "counter_archive.db", "histogram_archive.db",
-    ]  # fmt: skip
+        "counter_archive.db",
+        "histogram_archive.db",
+    ]
 
 
 def test_metrics_reset_keeps_only_the_files_of_running_processes(tmp_path):
@@ -337,9 +352,12 @@ def test_metrics_reset_keeps_only_the_files_of_running_processes(tmp_path):
     live = counting_process(tmp_path, count=5, seconds=0.1, stay=True)
     try:
         assert clear(str(tmp_path)) == 2  # the two archives
-        assert collected(tmp_path)[
-            ("brickops_refreshes_total", (("kind", "part"), ("outcome", "succeeded")))
-        ] == 5  # fmt: skip
+        assert (
+            collected(tmp_path)[
+                ("brickops_refreshes_total", (("kind", "part"), ("outcome", "succeeded")))
+            ]
+            == 5
+        )
     finally:
         live.stdin.close()
         live.wait(30)
@@ -373,10 +391,15 @@ def test_marketplace_labels_carry_templates_never_keys_urls_or_ids(bricklink_san
         endpoints
     )
     assert all(ENDPOINT.match(endpoint) for endpoint in endpoints), endpoints
-    assert metrics.get(
-        "brickops_marketplace_requests_total", provider="bricklink",
-        endpoint="GET /items/{type}/{no}", outcome="not_found",
-    ) >= 1  # fmt: skip
+    assert (
+        metrics.get(
+            "brickops_marketplace_requests_total",
+            provider="bricklink",
+            endpoint="GET /items/{type}/{no}",
+            outcome="not_found",
+        )
+        >= 1
+    )
     secrets = (SandboxProcess.BRICKOWL_KEY, *SandboxProcess.BRICKLINK_CREDENTIALS.values())
     for sample in metrics.samples:  # every series, not only the marketplace ones
         for value in sample.labels.values():
@@ -429,9 +452,11 @@ def test_alert_rules_use_only_series_metrics_exports(bricklink_sandbox, client, 
         rule for group in yaml.safe_load(ALERTS.read_text())["groups"] for rule in group["rules"]
     ]
     assert {
-        "BrickopsOutboxBacklog", "BrickopsRefreshFailureRate", "BrickopsNoDrain",
+        "BrickopsOutboxBacklog",
+        "BrickopsRefreshFailureRate",
+        "BrickopsNoDrain",
         "BrickopsQuotaNearlySpent",
-    } <= {rule["alert"] for rule in rules}  # fmt: skip
+    } <= {rule["alert"] for rule in rules}
     for rule in rules:
         used = set(re.findall(r"\bbrickops_[a-z0-9_]+", rule["expr"]))
         assert used, rule["alert"]

@@ -35,10 +35,18 @@ ERROR = {"code": "transient", "message": "HTTP 503 from BrickLink", "at": "2026-
 def outbox_row(no: str, status: str, *, attempt: int = 0, error=None) -> RefreshJob:
     now = clock.now()
     return RefreshJob.objects.create(
-        kind="part", no=no, resource=f"part:{no}", status=status, priority=Priority.NORMAL,
-        attempt=attempt, last_error=error, next_attempt_at=now, created_at=now, updated_at=now,
+        kind="part",
+        no=no,
+        resource=f"part:{no}",
+        status=status,
+        priority=Priority.NORMAL,
+        attempt=attempt,
+        last_error=error,
+        next_attempt_at=now,
+        created_at=now,
+        updated_at=now,
         processed_at=now if status in (JobStatus.SUCCEEDED, JobStatus.FAILED) else None,
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture
@@ -48,8 +56,11 @@ def sent(monkeypatch):
     is what this test checks. The live server runs in a thread of this process, so the
     recorder is what its admin action calls."""
     published: list[tuple[int, int]] = []
-    monkeypatch.setattr(services, "_publish", lambda job_id, priority, countdown=None:
-                        published.append((job_id, priority)))  # fmt: skip
+    monkeypatch.setattr(
+        services,
+        "_publish",
+        lambda job_id, priority, countdown=None: published.append((job_id, priority)),
+    )
     return published
 
 
@@ -88,8 +99,10 @@ def test_an_operator_retries_a_failed_refresh_from_the_browser(
             # The outbox, from the dashboard; select the failed row and run "Retry now".
             page.click("#content-main >> text=Refresh outbox")
             expect(page).to_have_url(f"{live_server.url}/admin/catalog/refreshjob/")
-            row = page.locator("#result_list tbody tr", has=page.locator(
-                f"input.action-select[value='{failed.pk}']"))  # fmt: skip
+            row = page.locator(
+                "#result_list tbody tr",
+                has=page.locator(f"input.action-select[value='{failed.pk}']"),
+            )
             expect(row.locator("td.field-status")).to_have_text("failed")
             expect(row.locator("td.field-attempt")).to_have_text("6")
             row.locator("input.action-select").check()

@@ -90,9 +90,14 @@ class ApiChanges:
 
 
 def random_changes(
-    rng: random.Random, account, actor, count: int, max_items: int, pause: float = 0.0,
+    rng: random.Random,
+    account,
+    actor,
+    count: int,
+    max_items: int,
+    pause: float = 0.0,
     via: ServiceChanges | ApiChanges | None = None,
-) -> None:  # fmt: skip
+) -> None:
     """``count`` random creates, updates and archives over at most ``max_items`` items, made
     through the services (default) or ``via`` the API."""
     changes = via or ServiceChanges(account, actor)

@@ -97,24 +97,46 @@ def test_item_create_answers_201_with_every_field(
     owner_client, owner, account, bricklink_on, fake_clock
 ):
     body = {
-        "part_number": "3001", "color_id": 11, "name": "Brick 2 x 4", "condition": "used",
-        "quantity_available": 12, "quantity_reserved": 1, "quantity_sold": 0,
-        "status": "available", "location": "Bin A3", "price": "0.125", "notes": "scratched",
-    }  # fmt: skip
+        "part_number": "3001",
+        "color_id": 11,
+        "name": "Brick 2 x 4",
+        "condition": "used",
+        "quantity_available": 12,
+        "quantity_reserved": 1,
+        "quantity_sold": 0,
+        "status": "available",
+        "location": "Bin A3",
+        "price": "0.125",
+        "notes": "scratched",
+    }
     response = owner_client.post(ITEMS, body)
     assert response.status_code == 201, response.content
     item = InventoryItem.objects.get()
     assert response.json() == {
-        "id": item.id, "part_number": "3001", "color_id": 11, "name": "Brick 2 x 4",
-        "condition": "used", "quantity_available": 12, "quantity_reserved": 1,
-        "quantity_sold": 0, "status": "available", "location": "Bin A3", "price": "0.1250",
-        "notes": "scratched", "created_at": NOW, "updated_at": NOW,
+        "id": item.id,
+        "part_number": "3001",
+        "color_id": 11,
+        "name": "Brick 2 x 4",
+        "condition": "used",
+        "quantity_available": 12,
+        "quantity_reserved": 1,
+        "quantity_sold": 0,
+        "status": "available",
+        "location": "Bin A3",
+        "price": "0.1250",
+        "notes": "scratched",
+        "created_at": NOW,
+        "updated_at": NOW,
         "sync": {
-            "bricklink": {"status": "syncing", "lot_id": None, "last_error": None,
-                          "synced_at": None},
+            "bricklink": {
+                "status": "syncing",
+                "lot_id": None,
+                "last_error": None,
+                "synced_at": None,
+            },
             "brickowl": DISABLED,
         },
-    }  # fmt: skip
+    }
     assert (item.account, item.created_by, item.version) == (account, owner, 1)
     assert item.price == Decimal("0.1250")
 
@@ -124,11 +146,20 @@ def test_item_create_fills_in_defaults(member_client, fake_clock):
     assert response.status_code == 201, response.content
     body = response.json()
     assert {key: body[key] for key in body if key not in ("id", "sync")} == {
-        "part_number": "3001", "color_id": 11, "name": "", "condition": "new",
-        "quantity_available": 0, "quantity_reserved": 0, "quantity_sold": 0,
-        "status": "available", "location": "", "price": "0.0000", "notes": "",
-        "created_at": NOW, "updated_at": NOW,
-    }  # fmt: skip
+        "part_number": "3001",
+        "color_id": 11,
+        "name": "",
+        "condition": "new",
+        "quantity_available": 0,
+        "quantity_reserved": 0,
+        "quantity_sold": 0,
+        "status": "available",
+        "location": "",
+        "price": "0.0000",
+        "notes": "",
+        "created_at": NOW,
+        "updated_at": NOW,
+    }
     assert body["sync"] == {"bricklink": DISABLED, "brickowl": DISABLED}
 
 
@@ -141,9 +172,15 @@ def test_item_create_by_a_member_works_and_records_them(member_client, member):
 
 @pytest.mark.parametrize(
     ("price", "answered"),
-    [("0.1", "0.1000"), (0.5, "0.5000"), ("12345678.9999", "12345678.9999"), (3, "3.0000"),
-     ("-0", "0.0000"), ("0", "0.0000")],
-)  # fmt: skip
+    [
+        ("0.1", "0.1000"),
+        (0.5, "0.5000"),
+        ("12345678.9999", "12345678.9999"),
+        (3, "3.0000"),
+        ("-0", "0.0000"),
+        ("0", "0.0000"),
+    ],
+)
 def test_item_price_is_answered_as_a_string_with_four_places(owner_client, price, answered):
     response = owner_client.post(ITEMS, {**VALID, "price": price})
     assert response.status_code == 201, response.content
@@ -166,12 +203,18 @@ def test_item_create_ignores_fields_the_api_owns(owner_client, account, fake_clo
     response = owner_client.post(
         ITEMS,
         {
-            **VALID, "id": 987654, "account": other.id, "account_id": other.id,
-            "archived": True, "version": 40, "created_at": "2000-01-01T00:00:00Z",
-            "sync": {"bricklink": {"status": "synced", "lot_id": "1"}}, "created_by": 1,
+            **VALID,
+            "id": 987654,
+            "account": other.id,
+            "account_id": other.id,
+            "archived": True,
+            "version": 40,
+            "created_at": "2000-01-01T00:00:00Z",
+            "sync": {"bricklink": {"status": "synced", "lot_id": "1"}},
+            "created_by": 1,
             "unknown": "x",
         },
-    )  # fmt: skip
+    )
     assert response.status_code == 201, response.content
     item = InventoryItem.objects.get()
     assert item.id != 987654
@@ -183,23 +226,54 @@ def test_item_create_ignores_fields_the_api_owns(owner_client, account, fake_clo
 # --- validation --------------------------------------------------------------------------------
 
 INVALID = [
-    ("part_number", "bad$no"), ("part_number", ""), ("part_number", "-3001"),
-    ("part_number", "x" * 41), ("part_number", "30\x0001"), ("part_number", None),
-    ("color_id", -1), ("color_id", 1.5), ("color_id", True), ("color_id", "11"),
-    ("color_id", None), ("color_id", 2**31),
-    ("condition", "mint"), ("condition", ""), ("condition", None),
-    ("status", "gone"), ("status", ""),
-    ("quantity_available", -1), ("quantity_available", 1.5), ("quantity_available", True),
-    ("quantity_available", "3"), ("quantity_available", None), ("quantity_available", 2**31),
-    ("quantity_available", 1.0), ("quantity_reserved", -1), ("quantity_reserved", False),
-    ("quantity_sold", 2.5), ("quantity_sold", -5),
-    ("price", "-0.01"), ("price", -1), ("price", "0.12345"), ("price", "abc"), ("price", True),
-    ("price", "123456789"), ("price", "1e20"), ("price", "NaN"), ("price", "Infinity"),
-    ("price", None), ("price", [1]),
-    ("name", "x" * 501), ("name", "a\x00b"), ("name", None), ("name", ["a"]),
-    ("location", "x" * 201), ("location", "bin\x00"),
-    ("notes", "x" * 2001), ("notes", "\x00"),
-]  # fmt: skip
+    ("part_number", "bad$no"),
+    ("part_number", ""),
+    ("part_number", "-3001"),
+    ("part_number", "x" * 41),
+    ("part_number", "30\x0001"),
+    ("part_number", None),
+    ("color_id", -1),
+    ("color_id", 1.5),
+    ("color_id", True),
+    ("color_id", "11"),
+    ("color_id", None),
+    ("color_id", 2**31),
+    ("condition", "mint"),
+    ("condition", ""),
+    ("condition", None),
+    ("status", "gone"),
+    ("status", ""),
+    ("quantity_available", -1),
+    ("quantity_available", 1.5),
+    ("quantity_available", True),
+    ("quantity_available", "3"),
+    ("quantity_available", None),
+    ("quantity_available", 2**31),
+    ("quantity_available", 1.0),
+    ("quantity_reserved", -1),
+    ("quantity_reserved", False),
+    ("quantity_sold", 2.5),
+    ("quantity_sold", -5),
+    ("price", "-0.01"),
+    ("price", -1),
+    ("price", "0.12345"),
+    ("price", "abc"),
+    ("price", True),
+    ("price", "123456789"),
+    ("price", "1e20"),
+    ("price", "NaN"),
+    ("price", "Infinity"),
+    ("price", None),
+    ("price", [1]),
+    ("name", "x" * 501),
+    ("name", "a\x00b"),
+    ("name", None),
+    ("name", ["a"]),
+    ("location", "x" * 201),
+    ("location", "bin\x00"),
+    ("notes", "x" * 2001),
+    ("notes", "\x00"),
+]
 
 
 @pytest.mark.parametrize(("field", "value"), INVALID)
@@ -261,25 +335,38 @@ def test_item_update_rejects_bad_input_and_changes_nothing(
 def test_item_get_shows_each_marketplace_state(owner_client, item, fake_clock):
     SyncState.objects.filter(item=item).delete()
     SyncStateFactory(
-        item=item, provider="bricklink", status="failed", lot_id="",
-        last_error={"code": "invalid", "message": "BrickLink refused", "at": NOW,
-                    "status": 400, "body": "secret-ish detail"},
+        item=item,
+        provider="bricklink",
+        status="failed",
+        lot_id="",
+        last_error={
+            "code": "invalid",
+            "message": "BrickLink refused",
+            "at": NOW,
+            "status": 400,
+            "body": "secret-ish detail",
+        },
         synced_at=None,
-    )  # fmt: skip
+    )
     response = owner_client.get(url(item.id))
     assert response.status_code == 200
     assert response.json()["sync"] == {
         "bricklink": {
-            "status": "failed", "lot_id": None, "synced_at": None,
+            "status": "failed",
+            "lot_id": None,
+            "synced_at": None,
             "last_error": {"code": "invalid", "message": "BrickLink refused", "at": NOW},
         },
         "brickowl": DISABLED,  # no state at all
-    }  # fmt: skip
+    }
     SyncState.objects.all().delete()
     SyncStateFactory(item=item, provider="brickowl", lot_id="77123", last_error=None)
     assert owner_client.get(url(item.id)).json()["sync"]["brickowl"] == {
-        "status": "synced", "lot_id": "77123", "last_error": None, "synced_at": NOW,
-    }  # fmt: skip
+        "status": "synced",
+        "lot_id": "77123",
+        "last_error": None,
+        "synced_at": NOW,
+    }
 
 
 def test_item_list_is_newest_first_and_paginated(member_client, account):
@@ -316,16 +403,26 @@ def test_item_list_reads_sync_states_without_a_query_per_item(member_client, acc
 
 
 def test_item_update_changes_what_is_sent_and_keeps_the_rest(
-    owner_client, owner, item, bricklink_on, fake_clock, django_capture_on_commit_callbacks,
+    owner_client,
+    owner,
+    item,
+    bricklink_on,
+    fake_clock,
+    django_capture_on_commit_callbacks,
     published,
-):  # fmt: skip
+):
     fake_clock.advance(minutes=5)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = owner_client.patch(
             url(item.id),
-            {"quantity_available": 7, "quantity_reserved": 3, "status": "reserved",
-             "price": "0.0625", "reason": "held for a customer"},
-        )  # fmt: skip
+            {
+                "quantity_available": 7,
+                "quantity_reserved": 3,
+                "status": "reserved",
+                "price": "0.0625",
+                "reason": "held for a customer",
+            },
+        )
     assert response.status_code == 200, response.content
     body = response.json()
     assert (body["quantity_available"], body["quantity_reserved"]) == (7, 3)
@@ -344,10 +441,17 @@ def test_item_update_ignores_fields_the_api_owns(owner_client, item, account):
     other = AccountFactory()
     response = owner_client.patch(
         url(item.id),
-        {"id": item.id + 100, "account": other.id, "version": 99, "archived": True,
-         "created_at": "2000-01-01T00:00:00Z", "sync": {}, "created_by": None,
-         "name": "renamed"},
-    )  # fmt: skip
+        {
+            "id": item.id + 100,
+            "account": other.id,
+            "version": 99,
+            "archived": True,
+            "created_at": "2000-01-01T00:00:00Z",
+            "sync": {},
+            "created_by": None,
+            "name": "renamed",
+        },
+    )
     assert response.status_code == 200, response.content
     stored = InventoryItem.objects.get(pk=item.pk)
     assert (stored.name, stored.account) == ("renamed", account)
@@ -417,13 +521,22 @@ def test_item_history_is_the_audit_trail_newest_first(
     assert body["count"] == 2
     update, create = body["results"]
     assert update == {
-        "id": update["id"], "change_type": "update", "quantity_available_delta": -4,
-        "quantity_reserved_delta": 0, "quantity_sold_delta": 4, "from_status": "available",
-        "to_status": "sold", "actor": owner.username, "reason": "show sale",
+        "id": update["id"],
+        "change_type": "update",
+        "quantity_available_delta": -4,
+        "quantity_reserved_delta": 0,
+        "quantity_sold_delta": 4,
+        "from_status": "available",
+        "to_status": "sold",
+        "actor": owner.username,
+        "reason": "show sale",
         "created_at": "2026-11-20T10:01:00Z",
-        "changes": {"quantity_available": [10, 6], "quantity_sold": [0, 4],
-                    "status": ["available", "sold"]},
-    }  # fmt: skip
+        "changes": {
+            "quantity_available": [10, 6],
+            "quantity_sold": [0, 4],
+            "status": ["available", "sold"],
+        },
+    }
     assert create["id"] < update["id"]
     assert create["change_type"] == "create"
     assert (create["from_status"], create["to_status"]) == (None, "available")
@@ -514,8 +627,10 @@ def test_item_list_filters_by_any_marketplace_sync_status(member_client, account
     assert ids_of(member_client, sync_status="syncing") == {syncing_and_off.id}
     assert ids_of(member_client, sync_status="pending") == {only_bricklink.id}
     assert ids_of(member_client, sync_status="disabled") == {
-        syncing_and_off.id, only_bricklink.id, never.id,
-    }  # fmt: skip
+        syncing_and_off.id,
+        only_bricklink.id,
+        never.id,
+    }
     assert ids_of(member_client, sync_status="synced", part_number=one_failed.part_number) == {
         one_failed.id
     }
@@ -523,10 +638,19 @@ def test_item_list_filters_by_any_marketplace_sync_status(member_client, account
 
 @pytest.mark.parametrize(
     ("param", "value"),
-    [("status", "gone"), ("condition", "mint"), ("sync_status", "stuck"), ("color_id", "abc"),
-     ("color_id", "-1"), ("color_id", "1.5"), ("color_id", str(2**40)), ("part_number", "bad$no"),
-     ("part_number", "30\x0001"), ("status", "\x00")],
-)  # fmt: skip
+    [
+        ("status", "gone"),
+        ("condition", "mint"),
+        ("sync_status", "stuck"),
+        ("color_id", "abc"),
+        ("color_id", "-1"),
+        ("color_id", "1.5"),
+        ("color_id", str(2**40)),
+        ("part_number", "bad$no"),
+        ("part_number", "30\x0001"),
+        ("status", "\x00"),
+    ],
+)
 def test_item_list_rejects_bad_filters(member_client, item, param, value):
     error = error_of(member_client.get(ITEMS, {param: value}), 400)
     assert param in error["details"]
@@ -619,10 +743,21 @@ def test_openapi_schema_is_valid_without_warnings(tmp_path):
     """The CLI check, in a fresh process so no earlier schema generation's warnings count."""
     target = tmp_path / "schema.yaml"
     result = subprocess.run(
-        [sys.executable, "manage.py", "spectacular", "--validate", "--fail-on-warn",
-         "--file", str(target)],
-        cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "manage.py",
+            "spectacular",
+            "--validate",
+            "--fail-on-warn",
+            "--file",
+            str(target),
+        ],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Warning" not in result.stderr
     schema = yaml.safe_load(target.read_text())
@@ -636,10 +771,22 @@ def test_openapi_schema_is_valid_without_warnings(tmp_path):
     assert set(paths["/api/v1/marketplaces/brickowl/"]) == {"put"}
     item_schema = schema["components"]["schemas"]["Item"]["properties"]
     assert set(item_schema) == {
-        "id", "part_number", "color_id", "name", "condition", "quantity_available",
-        "quantity_reserved", "quantity_sold", "status", "location", "price", "notes",
-        "created_at", "updated_at", "sync",
-    }  # fmt: skip
+        "id",
+        "part_number",
+        "color_id",
+        "name",
+        "condition",
+        "quantity_available",
+        "quantity_reserved",
+        "quantity_sold",
+        "status",
+        "location",
+        "price",
+        "notes",
+        "created_at",
+        "updated_at",
+        "sync",
+    }
     credentials = schema["components"]["schemas"]["BrickLinkCredentialsRequest"]
     assert set(credentials["required"]) == set(services.REQUIRED_CREDENTIALS["bricklink"])
     assert "BrickLinkCredentials" not in schema["components"]["schemas"]  # never answered

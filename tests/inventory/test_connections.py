@@ -82,9 +82,10 @@ def raw_credentials(account, provider) -> str | None:
 
 def make_item(account, **data):
     return services.item_create(
-        account=account, actor=None, data={"part_number": "3001", "color_id": 11,
-                                           "condition": "new", **data},
-    )  # fmt: skip
+        account=account,
+        actor=None,
+        data={"part_number": "3001", "color_id": 11, "condition": "new", **data},
+    )
 
 
 def test_every_response_is_checked(owner_client, responses):
@@ -155,9 +156,14 @@ def test_put_ignores_fields_the_api_owns(owner_client, account):
     other = AccountFactory()
     response = owner_client.put(
         BRICKOWL,
-        {"enabled": False, "credentials": BRICKOWL_CREDENTIALS, "provider": "bricklink",
-         "account": other.id, "configured": False},
-    )  # fmt: skip
+        {
+            "enabled": False,
+            "credentials": BRICKOWL_CREDENTIALS,
+            "provider": "bricklink",
+            "account": other.id,
+            "configured": False,
+        },
+    )
     assert response.json() == {"provider": "brickowl", "enabled": False, "configured": True}
     stored = MarketplaceConnection.objects.get()
     assert (stored.account, stored.provider) == (account, "brickowl")
@@ -174,10 +180,17 @@ def test_put_names_a_missing_credential_without_showing_any(owner_client, missin
 
 @pytest.mark.parametrize(
     "credentials",
-    [{"api_key": ""}, {"api_key": "   "}, {"api_key": None}, {"api_key": ["owl-api-key-2e6f"]},
-     {"api_key": {"nested": "owl-api-key-2e6f"}}, {"api_key": "owl-api-key-2e6f" * 100},
-     {"api_key": "owl-api-key-2e6f\x00"}, {}],
-)  # fmt: skip
+    [
+        {"api_key": ""},
+        {"api_key": "   "},
+        {"api_key": None},
+        {"api_key": ["owl-api-key-2e6f"]},
+        {"api_key": {"nested": "owl-api-key-2e6f"}},
+        {"api_key": "owl-api-key-2e6f" * 100},
+        {"api_key": "owl-api-key-2e6f\x00"},
+        {},
+    ],
+)
 def test_put_rejects_a_bad_credential_without_echoing_it(owner_client, credentials):
     error = error_of(owner_client.put(BRICKOWL, {"enabled": True, "credentials": credentials}), 400)
     assert list(error["details"]["credentials"]) == ["api_key"]
@@ -193,9 +206,15 @@ def test_put_rejects_credentials_that_are_not_an_object(owner_client, credential
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"enabled": "yes"}, {"enabled": 1}, {"enabled": None}, {"enabled": "true"},
-     {"credentials": BRICKOWL_CREDENTIALS}],
-)  # fmt: skip
+    [
+        {},
+        {"enabled": "yes"},
+        {"enabled": 1},
+        {"enabled": None},
+        {"enabled": "true"},
+        {"credentials": BRICKOWL_CREDENTIALS},
+    ],
+)
 def test_put_needs_enabled_true_or_false(owner_client, body):
     error = error_of(owner_client.put(BRICKOWL, body), 400)
     assert "enabled" in error["details"]
@@ -309,8 +328,10 @@ def test_one_accounts_connection_is_not_anothers(owner_client, client_for):
     owner_client.put(BRICKOWL, {"enabled": True, "credentials": BRICKOWL_CREDENTIALS})
     stranger = client_for(MembershipFactory(role="owner").user)
     assert stranger.get(MARKETPLACES).json()[1] == {
-        "provider": "brickowl", "enabled": False, "configured": False,
-    }  # fmt: skip
+        "provider": "brickowl",
+        "enabled": False,
+        "configured": False,
+    }
     error_of(stranger.put(BRICKOWL, {"enabled": True}), 400)
 
 

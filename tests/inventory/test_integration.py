@@ -79,8 +79,9 @@ def test_a_sellers_session_through_the_api_reaches_both_stores_exactly(worker, s
     assert 20 <= len(listed) <= 30
     for row in listed:
         assert {p: row["sync"][p]["status"] for p in ("bricklink", "brickowl")} == {
-            "bricklink": "synced", "brickowl": "synced",
-        }, row  # fmt: skip
+            "bricklink": "synced",
+            "brickowl": "synced",
+        }, row
 
 
 @pytest.mark.parametrize("seed", [1, 2])

@@ -154,11 +154,16 @@ def test_bricklink_pays_for_the_re_read_and_the_change_together(store, settings,
         "bricklink:account": {
             "rules": [
                 {"kind": "fixed_window", "rate": 5000, "period": 86400, "max_reserved": 0},
-                {"kind": "token_bucket", "rate": 1, "period": 1, "capacity": 1,
-                 "max_reserved": 100},
+                {
+                    "kind": "token_bucket",
+                    "rate": 1,
+                    "period": 1,
+                    "capacity": 1,
+                    "max_reserved": 100,
+                },
             ]
         },
-    }  # fmt: skip
+    }
     item = store.create()
     SyncState.objects.filter(item=item, provider=BL).update(in_doubt=True)
     assert store.sync(item, BL) == {BL: "deferred"}  # needs 2, the bucket holds 1

@@ -103,8 +103,12 @@ def read_request_path(conn: socket.socket) -> str | None:
 
 
 def response(status: str, body: bytes, content_type: str = "application/json", **headers) -> bytes:
-    lines = [f"HTTP/1.1 {status}", f"Content-Type: {content_type}",
-             f"Content-Length: {len(body)}", "Connection: close"]  # fmt: skip
+    lines = [
+        f"HTTP/1.1 {status}",
+        f"Content-Type: {content_type}",
+        f"Content-Length: {len(body)}",
+        "Connection: close",
+    ]
     lines += [f"{name.replace('_', '-')}: {value}" for name, value in headers.items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
@@ -402,10 +406,21 @@ def test_a_redirect_to_localhost_is_not_followed(hostile, status):
 # --- Retry-After -------------------------------------------------------------------------------
 
 MALFORMED_RETRY_AFTER = [
-    "soon", "-5", "1e400", "NaN", "inf", "", "   ", "99999999999999999999999",
-    "Fri, 31 Dec 9999 23:59:59 GMT", "Mon, 01 Jan 99999999 00:00:00 GMT",
-    "Wed, 21 Oct 2015 07:28:00 GMT", "Thu, 32 Foo 2026 25:61:61 GMT", "\x00", "1" * 5000,
-]  # fmt: skip
+    "soon",
+    "-5",
+    "1e400",
+    "NaN",
+    "inf",
+    "",
+    "   ",
+    "99999999999999999999999",
+    "Fri, 31 Dec 9999 23:59:59 GMT",
+    "Mon, 01 Jan 99999999 00:00:00 GMT",
+    "Wed, 21 Oct 2015 07:28:00 GMT",
+    "Thu, 32 Foo 2026 25:61:61 GMT",
+    "\x00",
+    "1" * 5000,
+]
 
 
 @pytest.mark.parametrize("value", MALFORMED_RETRY_AFTER)
@@ -420,8 +435,9 @@ def test_a_429_with_a_malformed_retry_after_is_rate_limited_within_the_cap(hosti
     from marketplaces import brickowl as bo
 
     body = b'{"meta": {"code": 429, "message": "TOO_MANY_REQUESTS"}}'
-    hostile.scenarios["slow-down"] = fixed(hostile.server, "429 Too Many Requests", body,
-                                           Retry_After=value)  # fmt: skip
+    hostile.scenarios["slow-down"] = fixed(
+        hostile.server, "429 Too Many Requests", body, Retry_After=value
+    )
     error = run_bounded(hostile.call("bricklink", "slow-down"))
     assert isinstance(error, RateLimited)
     assert 0 <= error.retry_after <= bl.MAX_RETRY_AFTER

@@ -709,9 +709,11 @@ def test_fault_times_caps_the_injections(bl, sandbox):
 
 
 def test_fault_after_lets_that_many_matching_calls_through_first(bl, sandbox):
-    sandbox.control(faults=[
-        {"provider": "bricklink", "path": "^/colors", "error_500": 1, "after": 2, "times": 1},
-    ])  # fmt: skip
+    sandbox.control(
+        faults=[
+            {"provider": "bricklink", "path": "^/colors", "error_500": 1, "after": 2, "times": 1},
+        ]
+    )
     assert get(bl, "/items/PART/3001").status_code == 200  # not a match: not counted
     statuses = [get(bl, "/colors").status_code for _ in range(4)]
     assert statuses == [200, 200, 500, 200]

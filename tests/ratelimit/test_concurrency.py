@@ -35,10 +35,14 @@ def hammer(limits: dict, *, processes: int, attempts: int) -> list[int]:
     children = [
         subprocess.Popen(
             [sys.executable, "-c", HAMMER, str(attempts), str(go)],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for _ in range(processes)
-    ]  # fmt: skip
+    ]
     counts = []
     for child in children:
         out, err = child.communicate(timeout=300)
@@ -86,9 +90,10 @@ def test_processes_share_a_limit_on_the_embedded_sqlite_stack(tmp_path):
     import os
 
     env = {
-        k: v for k, v in os.environ.items()
+        k: v
+        for k, v in os.environ.items()
         if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL"}
-    }  # fmt: skip
+    }
     env |= {
         "BRICKOPS_VAR_DIR": str(tmp_path),
         "DJANGO_SETTINGS_MODULE": "config.settings.local",
@@ -97,17 +102,24 @@ def test_processes_share_a_limit_on_the_embedded_sqlite_stack(tmp_path):
         ),
     }
     migrate = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env,
-        capture_output=True, text=True,
-    )  # fmt: skip
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert migrate.returncode == 0, migrate.stderr
     children = [
         subprocess.Popen(
-            [sys.executable, "-c", SQLITE_HAMMER, "30"], cwd=ROOT, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [sys.executable, "-c", SQLITE_HAMMER, "30"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for _ in range(4)
-    ]  # fmt: skip
+    ]
     granted = []
     for child in children:
         out, err = child.communicate(timeout=120)

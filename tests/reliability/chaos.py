@@ -109,9 +109,17 @@ class KillReport:
 
 
 def worker_kills(
-    *, sandbox, start_worker, catalog, seed: int, refreshes: int, changes: int,
-    duration: float, workers: int = 3, settle_timeout: float = 240,
-) -> KillReport:  # fmt: skip
+    *,
+    sandbox,
+    start_worker,
+    catalog,
+    seed: int,
+    refreshes: int,
+    changes: int,
+    duration: float,
+    workers: int = 3,
+    settle_timeout: float = 240,
+) -> KillReport:
     """``workers`` workers; ``refreshes`` refreshes and ``changes`` inventory changes in
     flight; every 2-5 s a random worker or one of its pool children is SIGKILLed (a whole
     worker is restarted) for ``duration`` seconds. Then beat plays until all is settled."""

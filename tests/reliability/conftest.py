@@ -33,13 +33,22 @@ def pytest_sessionfinish(session, exitstatus):
     # A run of some scenarios replaces their figures and keeps the others'.
     earlier = json.loads(path.read_text()) if path.exists() else {}
     scenarios = {**earlier.get("scenarios", {}), **_reports}
-    path.write_text(json.dumps({
-        "benchmark": "reliability",
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                    "commit": commit, "at": datetime.now(UTC).isoformat(timespec="seconds")},
-        "passed": exitstatus == 0,
-        "scenarios": scenarios,
-    }, indent=2))  # fmt: skip
+    path.write_text(
+        json.dumps(
+            {
+                "benchmark": "reliability",
+                "machine": {
+                    "python": platform.python_version(),
+                    "cpus": os.cpu_count(),
+                    "commit": commit,
+                    "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                },
+                "passed": exitstatus == 0,
+                "scenarios": scenarios,
+            },
+            indent=2,
+        )
+    )
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter:
         reporter.section("reliability figures")

@@ -46,36 +46,57 @@ def test_postgresql_restarted_mid_run_loses_and_half_writes_nothing(record):
     postgres.create_database("brickops")
     broker = RedisServer().start()
     sandbox = SandboxProcess(args=("--parts", str(PARTS))).start()
-    sandbox.control(bricklink_max_in_flight=64, bricklink_quota=10**9,
-                    latency={"fixed_ms": 20, "random_ms": 40})  # fmt: skip
+    sandbox.control(
+        bricklink_max_in_flight=64, bricklink_quota=10**9, latency={"fixed_ms": 20, "random_ms": 40}
+    )
     database = postgres.url("brickops")
     env = {
-        **sandbox_env(sandbox), **FAST_RECOVERY,
+        **sandbox_env(sandbox),
+        **FAST_RECOVERY,
         "DATABASE_URL": database,
         "REDIS_URL": f"redis://127.0.0.1:{broker.port}/1",
         "CELERY_BROKER_URL": broker.url,
         "CELERY_KEY_PREFIX": "dbchaos:",
-    }  # fmt: skip
+    }
     workers: list[WorkerProcess] = []
     driver = None
     try:
         subprocess.run(
             [sys.executable, "manage.py", "migrate", "--noinput"],
-            cwd=ROOT, env=child_env(**env), check=True, capture_output=True, timeout=180,
-        )  # fmt: skip
+            cwd=ROOT,
+            env=child_env(**env),
+            check=True,
+            capture_output=True,
+            timeout=180,
+        )
         control = broker.celery_app("dbchaos:")
         workers = [
             WorkerProcess(concurrency=3, env=env, control_app=control).start() for _ in range(2)
         ]
         driver = subprocess.Popen(
-            [sys.executable, "-m", "tests.reliability.db_restart_driver",
-             str(JOBS), str(CHANGES), str(PARTS), str(sandbox.port), "150"],
-            cwd=ROOT, env=child_env(**env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            [
+                sys.executable,
+                "-m",
+                "tests.reliability.db_restart_driver",
+                str(JOBS),
+                str(CHANGES),
+                str(PARTS),
+                str(sandbox.port),
+                "150",
+            ],
+            cwd=ROOT,
+            env=child_env(**env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-        )  # fmt: skip
+        )
         assert driver.stdout.readline().strip() == "enqueued", driver.stderr.read()
-        at_crash = wait_for(lambda: _mid_run(database), timeout=120, interval=0.05,
-                            message="refreshes and syncs under way")  # fmt: skip
+        at_crash = wait_for(
+            lambda: _mid_run(database),
+            timeout=120,
+            interval=0.05,
+            message="refreshes and syncs under way",
+        )
         postgres.crash()
         time.sleep(DOWN_SECONDS)
         postgres.start()

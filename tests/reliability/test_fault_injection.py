@@ -58,15 +58,27 @@ def _fault_mode_env(seed: int, rate: float, report: str) -> dict[str, str]:
 def test_the_integration_suite_stays_green_under_seeded_faults(seed, rate, tmp_path, record):
     report_path = tmp_path / "faults.json"
     command = [
-        sys.executable, "-m", "pytest", "tests", "-m", "worker", "-q", "-p", "no:cacheprovider",
+        sys.executable,
+        "-m",
+        "pytest",
+        "tests",
+        "-m",
+        "worker",
+        "-q",
+        "-p",
+        "no:cacheprovider",
         "--ignore=tests/reliability",  # fault scenarios of their own kind, faults staged
-    ]  # fmt: skip
+    ]
     if not LONG:
         command.append(f"--deselect={PROPERTY_TEST}")
     done = subprocess.run(
-        command, cwd=ROOT, env=_fault_mode_env(seed, rate, str(report_path)),
-        capture_output=True, text=True, timeout=1200,
-    )  # fmt: skip
+        command,
+        cwd=ROOT,
+        env=_fault_mode_env(seed, rate, str(report_path)),
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
     report = json.loads(report_path.read_text())

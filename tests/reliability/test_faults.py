@@ -56,10 +56,15 @@ def test_broker_lost_with_messages_queued_then_back_empty(
     from tests.conftest import sandbox_env
 
     worker = WorkerProcess(
-        concurrency=1, control_app=client,
-        env={**sandbox_env(sandbox_server), **FAST_RECOVERY,
-             "CELERY_BROKER_URL": redis_server.url, "CELERY_KEY_PREFIX": "chaos:"},
-    ).start()  # fmt: skip
+        concurrency=1,
+        control_app=client,
+        env={
+            **sandbox_env(sandbox_server),
+            **FAST_RECOVERY,
+            "CELERY_BROKER_URL": redis_server.url,
+            "CELERY_KEY_PREFIX": "chaos:",
+        },
+    ).start()
     try:
         job_ids = enqueue_quietly(monkeypatch, resources(sandbox_catalog, 30))
         for job_id in job_ids:
@@ -70,8 +75,11 @@ def test_broker_lost_with_messages_queued_then_back_empty(
         redis_server.start()  # same port, nothing in it
         assert redis_server.stored_keys() == []
         assert worker.proc.poll() is None  # still the same process
-        wait_for(lambda: worker.log_path.read_text().count("Connected to redis") >= 2,
-                 timeout=30, message="the worker to reconnect by itself")  # fmt: skip
+        wait_for(
+            lambda: worker.log_path.read_text().count("Connected to redis") >= 2,
+            timeout=30,
+            message="the worker to reconnect by itself",
+        )
         client = redis_server.celery_app()  # this test's own connections died too
         pending = RefreshJob.objects.filter(status="pending").count()
         assert pending > 0  # their messages went with the broker
@@ -80,8 +88,10 @@ def test_broker_lost_with_messages_queued_then_back_empty(
         wait_for(outbox_settled, timeout=60, message="the drained rows to finish")
         assert RefreshJob.objects.filter(status="succeeded").count() == 30
         took = round(time.monotonic() - drained, 1)
-        record("broker_loss", {"jobs": 30, "lost_with_the_broker": pending,
-                               "seconds_to_finish_after_drain": took})  # fmt: skip
+        record(
+            "broker_loss",
+            {"jobs": 30, "lost_with_the_broker": pending, "seconds_to_finish_after_drain": took},
+        )
     finally:
         worker.kill()
         redis_server.kill()
@@ -121,8 +131,10 @@ def test_database_connections_cut_mid_task_leave_no_half_written_refresh(
     assert cuts > 0, RefreshJob.objects.values_list("status", flat=True)
     took = settle(outbox_settled, timeout=120)
     assert set(RefreshJob.objects.values_list("status", flat=True)) == {"succeeded"}
-    record("database_connections_cut", {"jobs": len(found), "connections_cut": cuts,
-                                        "settle_seconds": round(took, 1)})  # fmt: skip
+    record(
+        "database_connections_cut",
+        {"jobs": len(found), "connections_cut": cuts, "settle_seconds": round(took, 1)},
+    )
     guides = [r for r in found if r.kind == Kind.PRICE_GUIDE]
     for resource in guides:
         assert PriceGuide.objects.filter(no=resource.no, color_id=resource.color_id).count() == 4
@@ -169,9 +181,16 @@ def test_an_inventory_sync_delivered_twice_at_once_makes_one_lot(
     account = AccountFactory()
     connect(account)
     actor = MembershipFactory(account=account, role="owner").user
-    item = item_create(account=account, actor=actor, data={
-        "part_number": "3001", "color_id": 11, "condition": "new", "quantity_available": 5,
-    })  # fmt: skip
+    item = item_create(
+        account=account,
+        actor=actor,
+        data={
+            "part_number": "3001",
+            "color_id": 11,
+            "condition": "new",
+            "quantity_available": 5,
+        },
+    )
     barrier = threading.Barrier(2)
 
     def run():

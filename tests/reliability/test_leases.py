@@ -161,14 +161,21 @@ def test_a_killed_worker_group_loses_nothing_and_its_work_is_done_once_after_a_r
         except AssertionError as exc:
             left = list(
                 states.exclude(status="synced").values(
-                    "item_id", "provider", "status", "attempts", "next_attempt_at",
-                    "dispatched_at", "claim_token", "lease_expires_at", "last_error",
+                    "item_id",
+                    "provider",
+                    "status",
+                    "attempts",
+                    "next_attempt_at",
+                    "dispatched_at",
+                    "claim_token",
+                    "lease_expires_at",
+                    "last_error",
                 )
             ) + list(
                 RefreshJob.objects.exclude(status=JobStatus.SUCCEEDED).values(
                     "id", "status", "attempt", "next_attempt_at", "dispatched_at", "last_error"
                 )
-            )  # fmt: skip
+            )
             raise AssertionError(f"{exc}: left {left}") from None
         seconds = time.monotonic() - restarted
     finally:

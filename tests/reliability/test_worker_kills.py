@@ -52,10 +52,15 @@ def test_random_worker_kills_lose_nothing_and_double_no_stock(
 
     try:
         report = worker_kills(
-            sandbox=server, start_worker=start_worker, catalog=catalog, seed=seed,
-            refreshes=REFRESHES, changes=CHANGES, duration=DURATION,
+            sandbox=server,
+            start_worker=start_worker,
+            catalog=catalog,
+            seed=seed,
+            refreshes=REFRESHES,
+            changes=CHANGES,
+            duration=DURATION,
             settle_timeout=600 if LONG else 240,
-        )  # fmt: skip
+        )
     finally:
         for worker in started:
             worker.kill()

@@ -45,8 +45,13 @@ def make_tenant(name: str, *, connect: bool = True) -> Tenant:
     account = AccountFactory(name=name)
     owner = MembershipFactory(account=account, role="owner").user
     member = MembershipFactory(account=account, role="member").user
-    data = {"color_id": 11, "condition": "new", "quantity_available": 5,
-            "price": Decimal("0.25"), "notes": f"{name} notes"}  # fmt: skip
+    data = {
+        "color_id": 11,
+        "condition": "new",
+        "quantity_available": 5,
+        "price": Decimal("0.25"),
+        "notes": f"{name} notes",
+    }
     items = [
         services.item_create(account=account, actor=owner, data={**data, "part_number": part})
         for part in ("3001", "3002", "3003")
@@ -55,9 +60,12 @@ def make_tenant(name: str, *, connect: bool = True) -> Tenant:
     if connect:
         for provider, secrets in (("bricklink", BRICKLINK_SECRETS), ("brickowl", BRICKOWL_SECRETS)):
             MarketplaceConnection.objects.create(
-                account=account, provider=provider, enabled=False, credentials=secrets,
+                account=account,
+                provider=provider,
+                enabled=False,
+                credentials=secrets,
                 updated_at=clock.now(),
-            )  # fmt: skip
+            )
     return Tenant(account, owner, member, token_for(owner), token_for(member), items)
 
 

@@ -121,10 +121,14 @@ def run_operation(
 
     @seed(SEED)
     @settings(
-        max_examples=EXAMPLES, database=None, deadline=None, derandomize=False,
-        phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck),
+        max_examples=EXAMPLES,
+        database=None,
+        deadline=None,
+        derandomize=False,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
         report_multiple_bugs=False,
-    )  # fmt: skip
+    )
     @given(case=strategy)
     def run(case) -> None:
         response = case.call()
@@ -171,9 +175,12 @@ def test_the_api_survives_thousands_of_generated_requests(tenants, fuzz_environm
             run_operation(operation, mode, auth, record)
         if "{item_id}" in operation.path:  # the account's own item, not only random ids
             run_operation(
-                operation, GenerationMode.POSITIVE, auth, record,
+                operation,
+                GenerationMode.POSITIVE,
+                auth,
+                record,
                 path_parameters={"item_id": live_item},
-            )  # fmt: skip
+            )
         per_operation[operation.label] = app.requests - before
     elapsed = time.monotonic() - started
 

@@ -94,15 +94,24 @@ def test_json_nested_100k_deep_is_a_400_parse_error_not_a_500(caller, tenants):
     [
         ("post", "/api/v1/catalog/parts/3001/price-guide/refresh/", {"color_id": HUGE}),
         ("post", "/api/v1/catalog/parts/3001/price-guide/refresh/", {"color_id": 2**31}),
-        ("post", "/api/v1/catalog/refresh/",
-         {"items": [{"kind": "price_guide", "no": "3001", "color_id": HUGE}]}),
+        (
+            "post",
+            "/api/v1/catalog/refresh/",
+            {"items": [{"kind": "price_guide", "no": "3001", "color_id": HUGE}]},
+        ),
         ("get", f"/api/v1/catalog/parts/3001/price-guide/?color_id={HUGE}", None),
-        ("post", "/api/v1/inventory/items/",
-         {"part_number": "3001", "color_id": HUGE, "condition": "new"}),
-        ("post", "/api/v1/inventory/items/",
-         {"part_number": "3001", "color_id": 1, "condition": "new", "quantity_available": HUGE}),
+        (
+            "post",
+            "/api/v1/inventory/items/",
+            {"part_number": "3001", "color_id": HUGE, "condition": "new"},
+        ),
+        (
+            "post",
+            "/api/v1/inventory/items/",
+            {"part_number": "3001", "color_id": 1, "condition": "new", "quantity_available": HUGE},
+        ),
     ],
-)  # fmt: skip
+)
 def test_integers_beyond_the_database_are_400_not_500(caller, method, path, body):
     """A color id past PostgreSQL's integer used to reach the outbox insert: a 500 (found by
     the schemathesis run)."""
@@ -166,13 +175,17 @@ def test_text_postgresql_cannot_store_is_400(caller, text):
 @pytest.mark.parametrize(
     ("method", "path", "body", "code"),
     [
-        ("post", "/api/v1/inventory/items/",
-         b'{"part_number": "\xff\xfe", "color_id": 1, "condition": "new"}', "parse_error"),
+        (
+            "post",
+            "/api/v1/inventory/items/",
+            b'{"part_number": "\xff\xfe", "color_id": 1, "condition": "new"}',
+            "parse_error",
+        ),
         ("get", "/api/v1/catalog/parts/%FF%FE/", None, "invalid_part_number"),
         ("get", "/api/v1/catalog/parts/3001%C0%AF/", None, "invalid_part_number"),
         ("get", "/api/v1/inventory/items/?part_number=%FF%FE", None, "validation_error"),
     ],
-)  # fmt: skip
+)
 def test_bytes_that_are_not_utf8_are_400(caller, method, path, body, code):
     before = writes()
     if body is None:
@@ -189,10 +202,16 @@ def test_page_sizes_are_capped(caller, tenants, page_size):
     now = clock.now()
     cap = django_settings.API_MAX_PAGE_SIZE
     InventoryItem.objects.bulk_create(
-        InventoryItem(account=mine.account, part_number="3005", color_id=1, condition="new",
-                      created_at=now, updated_at=now)
+        InventoryItem(
+            account=mine.account,
+            part_number="3005",
+            color_id=1,
+            condition="new",
+            created_at=now,
+            updated_at=now,
+        )
         for _ in range(cap + 1)
-    )  # fmt: skip
+    )
     response = caller.get(f"/api/v1/inventory/items/?page_size={page_size}")
     assert response.status_code == 200, response.content[:300]
     body = response.json()

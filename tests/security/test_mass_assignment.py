@@ -33,15 +33,19 @@ def owned_fields(theirs, other_user) -> dict:
         "archived": True,
         "archived_at": LONG_AGO,
         "sync": {
-            "bricklink": {"status": "synced", "lot_id": "1", "last_error": None,
-                          "synced_at": LONG_AGO},
+            "bricklink": {
+                "status": "synced",
+                "lot_id": "1",
+                "last_error": None,
+                "synced_at": LONG_AGO,
+            },
             "brickowl": {"status": "synced", "lot_id": "2"},
         },
         "sync_states": [{"provider": "bricklink", "status": "synced"}],
         "lot_id": "777",
         "in_doubt": True,
         "confirmed": {"quantity": 1},
-    }  # fmt: skip
+    }
 
 
 def assert_not_applied(item: InventoryItem, mine, *, version: int) -> None:
@@ -60,8 +64,13 @@ def assert_not_applied(item: InventoryItem, mine, *, version: int) -> None:
 def test_a_create_ignores_every_field_the_api_owns(tenants):
     mine, theirs = tenants
     caller = Client(HTTP_AUTHORIZATION=f"Token {mine.owner_token}")
-    body = {"part_number": "3001", "color_id": 11, "condition": "new", "quantity_available": 3,
-            **owned_fields(theirs, theirs.owner)}  # fmt: skip
+    body = {
+        "part_number": "3001",
+        "color_id": 11,
+        "condition": "new",
+        "quantity_available": 3,
+        **owned_fields(theirs, theirs.owner),
+    }
     response = caller.post("/api/v1/inventory/items/", body, content_type="application/json")
     assert response.status_code == 201, response.content
     data = response.json()
@@ -105,8 +114,14 @@ def test_an_update_of_only_owned_fields_changes_nothing(tenants):
 def test_refresh_requests_cannot_choose_their_priority_status_or_id(tenants):
     mine, _ = tenants
     caller = Client(HTTP_AUTHORIZATION=f"Token {mine.member_token}")
-    extra = {"priority": Priority.LOW, "status": "succeeded", "outbox_id": 5, "id": 5,
-             "attempt": 99, "next_attempt_at": "2999-01-01T00:00:00Z"}  # fmt: skip
+    extra = {
+        "priority": Priority.LOW,
+        "status": "succeeded",
+        "outbox_id": 5,
+        "id": 5,
+        "attempt": 99,
+        "next_attempt_at": "2999-01-01T00:00:00Z",
+    }
     single = caller.post(
         "/api/v1/catalog/parts/3002/price-guide/refresh/",
         {"color_id": 11, **extra},

@@ -37,25 +37,37 @@ pytestmark = pytest.mark.django_db
 
 # Known to the sandbox (registered by the test): calls succeed unless a fault is injected.
 SELLER_BL = {
-    "consumer_key": "leak-seller-ck-1a2b", "consumer_secret": "leak-seller-cs-3c4d",
-    "token_value": "leak-seller-tv-5e6f", "token_secret": "leak-seller-ts-7a8b",
-}  # fmt: skip
+    "consumer_key": "leak-seller-ck-1a2b",
+    "consumer_secret": "leak-seller-cs-3c4d",
+    "token_value": "leak-seller-tv-5e6f",
+    "token_secret": "leak-seller-ts-7a8b",
+}
 SELLER_OWL = "leak-seller-owl-key-9c0d"
 PLATFORM_BL = {
-    "consumer_key": "leak-platform-ck-2b3c", "consumer_secret": "leak-platform-cs-4d5e",
-    "token_value": "leak-platform-tv-6f7a", "token_secret": "leak-platform-ts-8b9c",
-}  # fmt: skip
+    "consumer_key": "leak-platform-ck-2b3c",
+    "consumer_secret": "leak-platform-cs-4d5e",
+    "token_value": "leak-platform-tv-6f7a",
+    "token_secret": "leak-platform-ts-8b9c",
+}
 PLATFORM_OWL = "leak-platform-owl-key-0d1e"
 # Unknown to the sandbox: every call with them is a 401.
 WRONG_BL = {
-    "consumer_key": "leak-wrong-ck-3c4d", "consumer_secret": "leak-wrong-cs-5e6f",
-    "token_value": "leak-wrong-tv-7a8b", "token_secret": "leak-wrong-ts-9c0d",
-}  # fmt: skip
+    "consumer_key": "leak-wrong-ck-3c4d",
+    "consumer_secret": "leak-wrong-cs-5e6f",
+    "token_value": "leak-wrong-tv-7a8b",
+    "token_secret": "leak-wrong-ts-9c0d",
+}
 WRONG_OWL = "leak-wrong-owl-key-1e2f"
 SECRETS = sorted(
-    {*SELLER_BL.values(), SELLER_OWL, *PLATFORM_BL.values(), PLATFORM_OWL,
-     *WRONG_BL.values(), WRONG_OWL}
-)  # fmt: skip
+    {
+        *SELLER_BL.values(),
+        SELLER_OWL,
+        *PLATFORM_BL.values(),
+        PLATFORM_OWL,
+        *WRONG_BL.values(),
+        WRONG_OWL,
+    }
+)
 
 
 class Evidence:
@@ -153,27 +165,49 @@ def api_calls(evidence: Evidence, tenant, captured) -> None:
         return response
 
     assert put(owner, "bricklink", {"enabled": True, "credentials": SELLER_BL}).status_code == 200
-    assert put(owner, "brickowl", {"enabled": True, "credentials": {"api_key": SELLER_OWL}}
-               ).status_code == 200  # fmt: skip
+    assert (
+        put(
+            owner, "brickowl", {"enabled": True, "credentials": {"api_key": SELLER_OWL}}
+        ).status_code
+        == 200
+    )
     # Failures carrying secrets: each answers an error that must not echo them.
     failing = [
-        (owner, "bricklink", {"enabled": True, "credentials": {
-            **WRONG_BL, "consumer_secret": WRONG_BL["consumer_secret"] * 60}}),
-        (owner, "bricklink", {"enabled": True, "credentials": {
-            "consumer_key": WRONG_BL["consumer_key"], "token_secret": WRONG_BL["token_secret"]}}),
+        (
+            owner,
+            "bricklink",
+            {
+                "enabled": True,
+                "credentials": {**WRONG_BL, "consumer_secret": WRONG_BL["consumer_secret"] * 60},
+            },
+        ),
+        (
+            owner,
+            "bricklink",
+            {
+                "enabled": True,
+                "credentials": {
+                    "consumer_key": WRONG_BL["consumer_key"],
+                    "token_secret": WRONG_BL["token_secret"],
+                },
+            },
+        ),
         (owner, "brickowl", {"enabled": True, "credentials": [WRONG_OWL]}),
         (owner, "brickowl", {"enabled": WRONG_OWL, "credentials": {"api_key": 12}}),
         (owner, "brickowl", {"enabled": True, "credentials": {"api_key": WRONG_OWL + "\x00"}}),
         (member, "brickowl", {"enabled": True, "credentials": {"api_key": WRONG_OWL}}),
         (anonymous, "brickowl", {"enabled": True, "credentials": {"api_key": WRONG_OWL}}),
-    ]  # fmt: skip
+    ]
     for client, provider, body in failing:
         assert put(client, provider, body).status_code >= 400
     raw_failures = [
         b'{"enabled": true, "credentials": {"api_key": "' + WRONG_OWL.encode() + b'"',  # bad JSON
-        b'{"credentials": {"api_key": "' + WRONG_OWL.encode() + b'"}, "x": "' + b"y" * 3_000_000
+        b'{"credentials": {"api_key": "'
+        + WRONG_OWL.encode()
+        + b'"}, "x": "'
+        + b"y" * 3_000_000
         + b'"}',  # too large
-    ]  # fmt: skip
+    ]
     for raw in raw_failures:
         assert put(owner, "brickowl", None, raw=raw).status_code in (400, 413)
     token = anonymous.post(
@@ -263,8 +297,9 @@ def admin_pages(evidence: Evidence, admin_client) -> None:
             continue
         first = model._default_manager.order_by("pk").first()
         if first is not None:
-            pages.append(reverse(f"admin:{meta.app_label}_{meta.model_name}_change",
-                                 args=[first.pk]))  # fmt: skip
+            pages.append(
+                reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[first.pk])
+            )
     for page in pages:
         response = admin_client.get(page)
         assert response.status_code == 200, page

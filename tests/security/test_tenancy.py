@@ -51,12 +51,15 @@ PUBLIC = {("POST", "/api/v1/auth/token/")}
 BODIES = {
     ("POST", "/api/v1/catalog/parts/{no}/price-guide/refresh/"): {"color_id": 11},
     ("POST", "/api/v1/catalog/refresh/"): {"items": [{"kind": "part", "no": "3001"}]},
-    ("POST", "/api/v1/inventory/items/"): {"part_number": "3001", "color_id": 11,
-                                           "condition": "new"},
+    ("POST", "/api/v1/inventory/items/"): {
+        "part_number": "3001",
+        "color_id": 11,
+        "condition": "new",
+    },
     ("PATCH", "/api/v1/inventory/items/{item_id}/"): {"quantity_available": 7},
     ("PUT", "/api/v1/marketplaces/bricklink/"): {"enabled": False},
     ("PUT", "/api/v1/marketplaces/brickowl/"): {"enabled": False},
-}  # fmt: skip
+}
 QUERIES = {("GET", "/api/v1/catalog/parts/{no}/price-guide/"): "?color_id=11"}
 
 
@@ -125,9 +128,10 @@ def test_every_operation_is_classified_and_in_the_role_matrix():
     seen = {(method, path) for method, path, _ in operations()}
     assert seen == set(ROLE_MATRIX), "add new operations to ROLE_MATRIX and classify()"
     unclassified = [
-        (method, path) for method, path, op in operations()
+        (method, path)
+        for method, path, op in operations()
         if classify(method, path, op) == "unclassified"
-    ]  # fmt: skip
+    ]
     assert unclassified == []
 
 
@@ -187,17 +191,26 @@ def test_another_accounts_objects_are_404_on_every_operation_that_takes_one(tena
 
 def test_lists_never_include_another_accounts_objects(tenants):
     mine, theirs = tenants
-    filters = ["", "?part_number=3001", "?color_id=11", "?status=available", "?condition=new",
-               "?sync_status=disabled", "?sync_status=pending", "?page_size=500"]  # fmt: skip
+    filters = [
+        "",
+        "?part_number=3001",
+        "?color_id=11",
+        "?status=available",
+        "?condition=new",
+        "?sync_status=disabled",
+        "?sync_status=pending",
+        "?page_size=500",
+    ]
     theirs_ids = {item.pk for item in theirs.items}
     lists = [(m, p) for m, p, op in operations() if classify(m, p, op) == "scoped_list"]
     assert lists
     for tenant in tenants:  # both accounts have items in every sync status the filters ask
         for item, status in zip(tenant.items[:2], ("pending", "failed"), strict=True):
             SyncState.objects.update_or_create(
-                item=item, provider="bricklink",
+                item=item,
+                provider="bricklink",
                 defaults={"status": status, "updated_at": clock.now()},
-            )  # fmt: skip
+            )
     for _, path in lists:
         for token in (mine.owner_token, mine.member_token):
             for query in filters:
@@ -225,12 +238,20 @@ def test_account_level_operations_see_and_change_only_the_callers_account(tenant
     assert me["account"]["id"] == mine.account.pk
     listed = owner.get("/api/v1/marketplaces/").json()
     assert {row["provider"]: row["enabled"] for row in listed} == {
-        "bricklink": False, "brickowl": False,
-    }  # fmt: skip
+        "bricklink": False,
+        "brickowl": False,
+    }
     for provider, credentials in (("bricklink", BRICKLINK_SECRETS), ("brickowl", {"api_key": "k"})):
-        response = send(owner, "PUT", f"/api/v1/marketplaces/{provider}/", body={
-            "enabled": True, "credentials": {**credentials}, "account": theirs.account.pk,
-        })  # fmt: skip
+        response = send(
+            owner,
+            "PUT",
+            f"/api/v1/marketplaces/{provider}/",
+            body={
+                "enabled": True,
+                "credentials": {**credentials},
+                "account": theirs.account.pk,
+            },
+        )
         assert response.status_code == 200, response.content
     created = send(owner, "POST", "/api/v1/inventory/items/")
     assert created.status_code == 201
@@ -253,9 +274,10 @@ def test_the_role_matrix_of_the_contract(tenants, no_publishing):
         for role, status in expected.items():
             user, token = callers.get(role, (None, None))
             item = services.item_create(
-                account=mine.account, actor=mine.owner,
+                account=mine.account,
+                actor=mine.owner,
                 data={"part_number": "3004", "color_id": 11, "condition": "new"},
-            )  # fmt: skip
+            )
             body = None
             if (method, path) in PUBLIC:  # no credentials but the body's, whoever asks
                 username = (user or mine.owner).get_username()

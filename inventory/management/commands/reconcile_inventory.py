@@ -31,9 +31,12 @@ class Command(BaseCommand):
 
             try:
                 repairs = reconcile_account(
-                    account=target, provider=provider, dry_run=dry_run, progress=progress,
+                    account=target,
+                    provider=provider,
+                    dry_run=dry_run,
+                    progress=progress,
                     run_syncs=True,
-                )  # fmt: skip
+                )
             except Deferred as wait:
                 raise CommandError(
                     f"the marketplace's limit is reached ({wait.reason}); try again in "
