@@ -39,7 +39,7 @@ def fill(rows: int) -> float:
         # ones get their own (one active refresh per resource is a constraint).
         cursor.execute(
             f"""
-            INSERT INTO {table} (kind, no, color_id, resource, priority, status, attempt,
+            INSERT INTO {table} (kind, no, color_id, resource, priority, status, attempts,
                 deferrals, next_attempt_at, last_error, created_at, updated_at, processed_at)
             SELECT k.kind, n.no, k.color_id,
                    k.kind || ':' || n.no || COALESCE(':' || k.color_id, ''),

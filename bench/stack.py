@@ -63,6 +63,21 @@ def workers(*, concurrency: int, env: dict[str, str], app: str = "config", count
 
 
 @contextmanager
+def beat(*, env: dict[str, str]):
+    """``celery beat`` with the project's schedules, as the real stack runs it."""
+    from django.core.management import call_command
+
+    from tests.harness import BeatProcess
+
+    call_command("setup_schedules", verbosity=0)
+    process = BeatProcess(env=env).start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@contextmanager
 def gunicorn(*, workers: int, env: dict[str, str], settings_module: str):
     from tests.harness import child_env
 

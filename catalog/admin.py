@@ -132,7 +132,7 @@ class RefreshJobAdmin(ReadOnlyAdmin):
         "kind",
         "status",
         "priority",
-        "attempt",
+        "attempts",
         "next_attempt_at",
         "age",
         "short_error",

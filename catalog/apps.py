@@ -5,8 +5,8 @@ class CatalogConfig(AppConfig):
     name = "catalog"
 
     def ready(self) -> None:
-        from outbox.sweep import sweep_register
+        from outbox.sweep import work_register
 
-        from .services import refresh_sweep
+        from .work import REFRESHES
 
-        sweep_register("refreshes", refresh_sweep)
+        work_register(REFRESHES)

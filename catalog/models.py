@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
@@ -177,7 +175,7 @@ class RefreshJob(models.Model):
     resource = models.CharField(max_length=80, help_text="kind:no[:color_id]")
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
     status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING)
-    attempt = models.PositiveSmallIntegerField(default=0, help_text="failed attempts so far")
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="failed attempts so far")
     deferrals = models.PositiveIntegerField(
         default=0, help_text="times put back without calling (quota, breaker): not attempts"
     )
@@ -265,7 +263,3 @@ class DrainRun(models.Model):
 
     def __str__(self) -> str:
         return f"drain at {self.started_at:%Y-%m-%d %H:%M:%S}"
-
-
-def new_token() -> uuid.UUID:
-    return uuid.uuid4()

@@ -1,29 +1,18 @@
-"""Reads of the catalog: cache-first from PostgreSQL, never waiting on BrickLink (except
-``?wait``) and never failing because BrickLink is down.
-
-Every read answers the status envelope of ``docs/api-v1.md``. Reading has an idempotent side
-effect: missing or expired data enqueues a HIGH refresh, stale data a NORMAL one (both
-deduplicated), and the envelope reflects that enqueue. The serialized envelope of fresh data
-with no refresh under way is kept briefly in a shared cache, dropped when a refresh is
-enqueued or lands.
-"""
+"""Reads of the catalog, with no side effect: a resource's stored data, the state of its
+refresh, whether BrickLink said the part does not exist, the reference lists. The API's
+envelope, whose read may queue a refresh, is :mod:`catalog.services.reads`."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import caches
 from django.db.models import OuterRef, Subquery
 
-from core import clock
-from core.metrics import CATALOG_CACHE, LAST_KNOWN_GOOD_SERVED
-
-from .freshness import Freshness, fresh_window, freshness_of
+from .domain import Resource
 from .models import (
     ACTIVE_STATUSES,
     Category,
@@ -35,24 +24,14 @@ from .models import (
     PartColor,
     PartColorList,
     PriceGuide,
-    Priority,
     RefreshJob,
 )
-from .services import Resource, read_cache_key, refresh_enqueue, refresh_raise
-
-
-class PartNotFound(Exception):
-    """BrickLink confirmed the part does not exist, recently enough to trust it."""
 
 
 @dataclass(frozen=True)
-class _JobView:
+class RefreshState:
     status: str | None  # of the active refresh, if any
     last_error: dict[str, Any] | None
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 def _money(value: Decimal | None) -> str | None:
@@ -63,7 +42,7 @@ def _decimal(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
-def _job_view(resource: Resource) -> _JobView:
+def refresh_state(resource: Resource) -> RefreshState:
     """The active refresh (if any) and the last error, from the resource's two newest rows."""
     rows = list(
         RefreshJob.objects.filter(resource=resource.key)
@@ -82,48 +61,7 @@ def _job_view(resource: Resource) -> _JobView:
         if error
         else None
     )
-    return _JobView(active["status"] if active else None, public_error)
-
-
-def _check_not_missing(no: str, now: datetime) -> None:
-    since = now - timedelta(days=settings.CATALOG_NOT_FOUND_DAYS)
-    if MissingPart.objects.filter(no=no, confirmed_at__gte=since).exists():
-        raise PartNotFound(no)
-
-
-def _envelope(resource: Resource, now: datetime) -> tuple[dict[str, Any], datetime | None]:
-    # The job is read before the data: a refresh commits its data and its "succeeded" in one
-    # transaction, so a job seen finished means its data is visible to the read that follows.
-    # The other order lets a refresh land in between and the read enqueue a second one.
-    job = _job_view(resource)
-    data, last_fetched = _load(resource)
-    freshness = freshness_of(last_fetched, now)
-    if job.status is None:
-        if freshness in (None, Freshness.EXPIRED):
-            enqueued = refresh_enqueue(resource=resource, priority=Priority.HIGH)
-            job = _JobView(enqueued.status, job.last_error)
-        elif freshness == Freshness.STALE:
-            enqueued = refresh_enqueue(resource=resource, priority=Priority.NORMAL)
-            job = _JobView(enqueued.status, job.last_error)
-    elif freshness in (None, Freshness.EXPIRED):
-        refresh_raise(resource=resource)  # queued maybe LOW or NORMAL: a reader needs it now
-    is_refreshing = job.status in ACTIVE_STATUSES
-    if data is None:
-        status = "missing"
-    elif is_refreshing:
-        status = "refreshing"
-    else:
-        status = str(freshness)
-    if data is not None and job.last_error:
-        LAST_KNOWN_GOOD_SERVED.labels(kind=resource.kind).inc()
-    return {
-        "status": status,
-        "freshness": str(freshness) if freshness else None,
-        "is_refreshing": is_refreshing,
-        "last_fetched": _iso(last_fetched),
-        "data": data,
-        "last_error": job.last_error,
-    }, last_fetched
+    return RefreshState(active["status"] if active else None, public_error)
 
 
 # --- the three resources -----------------------------------------------------------------------
@@ -198,47 +136,12 @@ def _price_guide_data(no: str, color_id: int) -> tuple[dict[str, Any] | None, da
     return guide, min(row["last_fetched"] for row in rows)
 
 
-def _load(resource: Resource) -> tuple[Any, datetime | None]:
+def resource_data(resource: Resource) -> tuple[Any, datetime | None]:
     if resource.kind == Kind.PART:
         return _part_data(resource.no)
     if resource.kind == Kind.PART_COLORS:
         return _part_colors_data(resource.no)
     return _price_guide_data(resource.no, resource.color_id)
-
-
-def catalog_read(*, resource: Resource, wait: float = 0.0) -> dict[str, Any]:
-    """The status envelope of one resource. Raises :class:`PartNotFound`.
-
-    ``wait`` (seconds) holds the answer until the refresh of this resource finishes or the
-    time is up: the REST stand-in for a subscription.
-    """
-    now = clock.now()
-    cache = caches["catalog"]
-    key = read_cache_key(resource)
-    cached = cache.get(key) if not wait else None
-    # An entry is good until its data stops being fresh, even inside the cache's timeout.
-    if cached is not None and now.timestamp() < cached["fresh_until"]:
-        CATALOG_CACHE.labels(result="hit").inc()
-        return cached["envelope"]
-    CATALOG_CACHE.labels(result="miss").inc()
-    _check_not_missing(resource.no, now)
-    envelope, last_fetched = _envelope(resource, now)
-    if wait and envelope["is_refreshing"]:
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            time.sleep(settings.CATALOG_WAIT_POLL_SECONDS)
-            if not RefreshJob.objects.filter(
-                resource=resource.key, status__in=ACTIVE_STATUSES
-            ).exists():
-                break
-        now = clock.now()
-        _check_not_missing(resource.no, now)
-        envelope, last_fetched = _envelope(resource, now)
-    if envelope["status"] == Freshness.FRESH and not envelope["last_error"]:
-        fresh_until = (last_fetched + fresh_window()).timestamp()
-        timeout = min(settings.CATALOG_CACHE_SECONDS, max(1, int(fresh_until - now.timestamp())))
-        cache.set(key, {"envelope": envelope, "fresh_until": fresh_until}, timeout)
-    return envelope
 
 
 def colors_list():
@@ -247,3 +150,13 @@ def colors_list():
 
 def categories_list():
     return Category.objects.order_by("category_id")
+
+
+def part_missing(no: str, now: datetime) -> bool:
+    """BrickLink confirmed the part does not exist, recently enough to trust it."""
+    since = now - timedelta(days=settings.CATALOG_NOT_FOUND_DAYS)
+    return MissingPart.objects.filter(no=no, confirmed_at__gte=since).exists()
+
+
+def refresh_active(resource: Resource) -> bool:
+    return RefreshJob.objects.filter(resource=resource.key, status__in=ACTIVE_STATUSES).exists()

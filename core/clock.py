@@ -18,3 +18,8 @@ def set_clock(func: Callable[[], datetime] | None) -> None:
     """Replace the clock (tests); ``None`` restores the real one."""
     global _now
     _now = func or timezone.now
+
+
+def iso(at: datetime | None) -> str | None:
+    """An instant as the API writes it: ISO 8601 in UTC with a ``Z`` (None stays None)."""
+    return at.isoformat().replace("+00:00", "Z") if at else None

@@ -243,7 +243,7 @@ class DatabaseCollector:
         return [remaining, capacity]
 
     def _breakers(self) -> Metric:
-        from catalog.services import BREAKER
+        from catalog.domain import BREAKER
         from ratelimit.models import CircuitBreaker
 
         family = GaugeMetricFamily(

@@ -5,8 +5,8 @@ class InventoryConfig(AppConfig):
     name = "inventory"
 
     def ready(self) -> None:
-        from outbox.sweep import sweep_register
+        from outbox.sweep import work_register
 
-        from .services import sync_sweep
+        from .work import SYNCS
 
-        sweep_register("inventory syncs", sync_sweep)
+        work_register(SYNCS)

@@ -27,25 +27,13 @@ from django.db import transaction
 
 from accounts.models import Account
 from core import clock
+from outbox.claims import finish
 
+from .lots import bricklink, brickowl
+from .lots.base import Gate, Unmappable
 from .models import InventoryItem, MarketplaceConnection, Provider, SyncState, SyncStatus
-from .services import _schedule_sync
-from .sync import (
-    CONDITION_BL,
-    Gate,
-    _bl_confirmed,
-    _bl_delete,
-    _owl_confirmed,
-    _owl_delete,
-    bricklink_remarks,
-    claim_sync,
-    client_for,
-    marker_item_id,
-    owl_condition,
-    owl_item_id,
-    release_claim,
-    sync_run,
-)
+from .scheduling import sync_schedule
+from .sync import claim_sync, client_for, sync_run
 
 logger = logging.getLogger(__name__)
 
@@ -75,45 +63,45 @@ class _Lot:
 def _bricklink_lots(client, gate: Gate) -> list[_Lot]:
     with gate.call():
         lots = client.inventory_list()
-    return [
-        _Lot(
-            lot_id=str(lot.inventory_id),
-            item_id=marker_item_id(lot.remarks),
-            quantity=lot.quantity,
-            confirmed=_bl_confirmed(lot),
-            matches=lambda item, lot=lot: (
-                lot.quantity == item.listed_quantity
-                and lot.unit_price == item.price
-                and lot.item_no == item.part_number
-                and lot.color_id == item.color_id
-                and lot.new_or_used == CONDITION_BL[item.condition]
-                and lot.description == item.notes
-                and lot.remarks == bricklink_remarks(item)
-            ),
+    found = []
+    for lot in lots:
+        confirmed = bricklink.confirmed_of(lot)
+        found.append(
+            _Lot(
+                lot_id=str(lot.inventory_id),
+                item_id=bricklink.marked_item_id(lot.remarks),
+                quantity=lot.quantity,
+                confirmed=confirmed,
+                matches=lambda item, confirmed=confirmed: bricklink.matches(item, confirmed),
+            )
         )
-        for lot in lots
-    ]
+    return found
 
 
 def _brickowl_lots(client, gate: Gate) -> list[_Lot]:
     with gate.call():
         lots = client.inventory_list()
-    return [
-        _Lot(
-            lot_id=lot.lot_id,
-            item_id=owl_item_id(lot.external_id),
-            quantity=lot.quantity,
-            confirmed=_owl_confirmed(lot),
-            matches=lambda item, lot=lot: (
-                lot.quantity == item.listed_quantity
-                and lot.price == item.price.quantize(lot.price)
-                and lot.condition == owl_condition(item.condition)
-                and lot.public_note == item.notes
-                and lot.personal_note == item.location
-            ),
+    catalog = brickowl.Catalog.for_seller(client, gate)
+
+    def matches(item: InventoryItem, confirmed: dict[str, Any]) -> bool:
+        try:
+            return brickowl.matches(confirmed, brickowl.desired_for(item, catalog))
+        except Unmappable:
+            return False  # the sync says why
+
+    found = []
+    for lot in lots:
+        confirmed = brickowl.confirmed_of(lot)
+        found.append(
+            _Lot(
+                lot_id=lot.lot_id,
+                item_id=brickowl.external_item_id(lot.external_id),
+                quantity=lot.quantity,
+                confirmed=confirmed,
+                matches=lambda item, confirmed=confirmed: matches(item, confirmed),
+            )
         )
-        for lot in lots
-    ]
+    return found
 
 
 def reconcile_provider(
@@ -145,9 +133,9 @@ def reconcile_provider(
         if not dry_run:
             with gate.call():
                 if provider == Provider.BRICKLINK:
-                    _bl_delete(client, int(lot.lot_id))
+                    bricklink.delete(client, int(lot.lot_id))
                 else:
-                    _owl_delete(client, lot.lot_id)
+                    brickowl.delete(client, lot.lot_id)
 
     to_sync: list[InventoryItem] = []
     live = [item for item in items.values() if not item.archived]
@@ -212,7 +200,7 @@ def reconcile_provider(
             progress(done, total)
     if not dry_run and to_sync:
         with transaction.atomic():
-            _schedule_sync(to_sync)
+            sync_schedule(to_sync)
     for repair in repairs:
         logger.info("reconcile%s: %s", " (dry run)" if dry_run else "", repair)
     return repairs
@@ -234,19 +222,12 @@ def _set_truth(
         state = SyncState.objects.create(
             item=item, provider=provider, status=SyncStatus.SYNCING, updated_at=clock.now()
         )
-    claim = claim_sync(state.pk, clock.now(), lease=60, due_only=False)
+    claim = claim_sync(state.pk, lease=60, due_only=False)
     if claim is None:
         logger.info("reconcile: the sync of #%s is running; it will re-read", state.item_id)
         SyncState.objects.filter(pk=state.pk).update(in_doubt=True)
         return
-    release_claim(
-        claim,
-        lot_id=lot_id,
-        confirmed=confirmed,
-        in_doubt=False,
-        calls_reserved=claim.calls_reserved,
-        calls_usable_at=claim.calls_usable_at,
-    )
+    finish(claim, lot_id=lot_id, confirmed=confirmed, in_doubt=False)
 
 
 def reconcile_account(

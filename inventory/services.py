@@ -8,9 +8,7 @@ transaction, so what the API answers is already true. A rolled-back change sends
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -30,6 +28,7 @@ from .models import (
     SyncState,
     SyncStatus,
 )
+from .scheduling import enabled_providers, sync_schedule
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +52,7 @@ REQUIRED_CREDENTIALS = {
 }
 
 
-class ConnectionError_(ValueError):  # not the builtin ConnectionError
+class ConnectionInputError(ValueError):
     """Bad marketplace connection input; nothing was written."""
 
 
@@ -94,61 +93,6 @@ def _history(
     )
 
 
-def enabled_providers(account_id: int) -> list[str]:
-    return [
-        connection.provider
-        for connection in MarketplaceConnection.objects.filter(account_id=account_id, enabled=True)
-        if connection.configured
-    ]
-
-
-DIRECT_PUBLISH_LIMIT = 100
-
-
-def _schedule_sync(items: Iterable[InventoryItem]) -> None:
-    """Mark the items' states ``syncing`` (inside the caller's transaction) and, once it
-    commits, send their tasks — or, for a big batch, wake the sweeper that sends due states
-    in batches. Disabled marketplaces get a ``disabled`` state. Attempts start over."""
-    from .tasks import publish_sweep, publish_sync
-
-    items = list(items)
-    if not items:
-        return
-    now = clock.now()
-    providers = {
-        account_id: enabled_providers(account_id)
-        for account_id in {item.account_id for item in items}
-    }
-    states = []
-    to_send: list[tuple[int, str]] = []
-    for item in items:
-        for provider in Provider.values:
-            enabled = provider in providers[item.account_id]
-            states.append(
-                SyncState(
-                    item=item,
-                    provider=provider,
-                    status=SyncStatus.SYNCING if enabled else SyncStatus.DISABLED,
-                    next_attempt_at=now if enabled else None,
-                    attempts=0,
-                    updated_at=now,
-                    dispatched_at=now if enabled else None,
-                )
-            )
-            if enabled:
-                to_send.append((item.id, provider))
-    SyncState.objects.bulk_create(
-        states,
-        update_conflicts=True,
-        unique_fields=["item", "provider"],
-        update_fields=["status", "next_attempt_at", "attempts", "updated_at", "dispatched_at"],
-    )
-    if len(to_send) <= DIRECT_PUBLISH_LIMIT:
-        transaction.on_commit(lambda: [publish_sync(item_id, p) for item_id, p in to_send])
-    else:
-        transaction.on_commit(publish_sweep)
-
-
 def item_create(*, account: Account, actor: User | None, data: dict[str, Any]) -> InventoryItem:
     now = clock.now()
     with transaction.atomic():
@@ -161,7 +105,7 @@ def item_create(*, account: Account, actor: User | None, data: dict[str, Any]) -
             **{field: data[field] for field in ITEM_FIELDS if field in data},
         )
         _history(item, ChangeType.CREATE, actor, {})
-        _schedule_sync([item])
+        sync_schedule([item])
     return item
 
 
@@ -182,7 +126,7 @@ def item_update(
         item.updated_at = clock.now()
         item.save()
         _history(item, ChangeType.UPDATE, actor, before, reason)
-        _schedule_sync([item])
+        sync_schedule([item])
     return item
 
 
@@ -199,13 +143,13 @@ def item_archive(*, item: InventoryItem, actor: User | None, reason: str = "") -
         item.updated_at = now
         item.save()
         _history(item, ChangeType.DELETE, actor, before, reason)
-        _schedule_sync([item])
+        sync_schedule([item])
 
 
 def item_sync_now(*, item: InventoryItem) -> list[str]:
     """Try again now (after ``failed``, say): attempts start over. Answers the providers."""
     with transaction.atomic():
-        _schedule_sync([item])
+        sync_schedule([item])
         return enabled_providers(item.account_id)
 
 
@@ -220,7 +164,7 @@ def connection_set(
     the known keys are kept). Turning a connection on, or changing its credentials, schedules
     a sync of every live item so the store gets the seller's whole inventory."""
     if provider not in REQUIRED_CREDENTIALS:
-        raise ConnectionError_(f"unknown marketplace {provider!r}")
+        raise ConnectionInputError(f"unknown marketplace {provider!r}")
     with transaction.atomic():
         connection = (
             MarketplaceConnection.objects.select_for_update()
@@ -231,11 +175,11 @@ def connection_set(
             required = REQUIRED_CREDENTIALS[provider]
             missing = [key for key in required if not str(credentials.get(key) or "").strip()]
             if missing:
-                raise ConnectionError_(f"missing credentials: {', '.join(missing)}")
+                raise ConnectionInputError(f"missing credentials: {', '.join(missing)}")
             credentials = {key: str(credentials[key]).strip() for key in required}
         stored = credentials if credentials is not None else (connection and connection.credentials)
         if enabled and not stored:
-            raise ConnectionError_("credentials are needed to enable this marketplace")
+            raise ConnectionInputError("credentials are needed to enable this marketplace")
         was_live = bool(connection and connection.enabled and connection.configured)
         changed_credentials = credentials is not None and (
             connection is None or connection.credentials != credentials
@@ -248,66 +192,12 @@ def connection_set(
         connection.updated_at = clock.now()
         connection.save()
         if enabled and (not was_live or changed_credentials):
-            _schedule_sync(InventoryItem.objects.filter(account=account, archived=False))
+            sync_schedule(InventoryItem.objects.filter(account=account, archived=False))
         elif not enabled and was_live:
             SyncState.objects.filter(item__account=account, provider=provider).update(
                 status=SyncStatus.DISABLED, next_attempt_at=None, updated_at=clock.now()
             )
     return connection
-
-
-def sync_sweep(*, batch_size: int | None = None) -> tuple[int, int]:
-    """Take back syncs whose run died (lease expired) and send due ones to the workers, a
-    batch at a time. Answers (reclaimed, dispatched)."""
-    from django.conf import settings
-    from django.db.models import F
-
-    from .tasks import publish_sync
-
-    now = clock.now()
-    expired = SyncState.objects.filter(claim_token__isnull=False, lease_expires_at__lt=now)
-    reclaimed = expired.update(
-        claim_token=None,
-        lease_expires_at=None,
-        dispatched_at=None,
-        next_attempt_at=now,
-        attempts=F("attempts") + 1,
-        updated_at=now,
-    )
-    # A sync that keeps killing its worker ends failed rather than looping.
-    SyncState.objects.filter(
-        status=SyncStatus.SYNCING,
-        claim_token__isnull=True,
-        attempts__gte=settings.INVENTORY_SYNC_MAX_ATTEMPTS,
-    ).update(
-        status=SyncStatus.FAILED,
-        next_attempt_at=None,
-        updated_at=now,
-        last_error={
-            "code": "worker_lost",
-            "message": "the sync's worker stopped before finishing, too many times",
-            "at": now.isoformat().replace("+00:00", "Z"),
-        },
-    )
-    resend_before = now - timedelta(seconds=settings.INVENTORY_REDISPATCH_SECONDS)
-    with transaction.atomic():
-        due = list(
-            SyncState.objects.select_for_update(skip_locked=True)
-            .filter(
-                status__in=[SyncStatus.PENDING, SyncStatus.SYNCING],
-                claim_token__isnull=True,
-                next_attempt_at__lte=now,
-            )
-            .exclude(dispatched_at__gte=resend_before)
-            .order_by("next_attempt_at", "id")
-            .values_list("id", "item_id", "provider")[
-                : batch_size or settings.INVENTORY_SWEEP_BATCH_SIZE
-            ]
-        )
-        SyncState.objects.filter(id__in=[row[0] for row in due]).update(dispatched_at=now)
-    for _, item_id, provider in due:
-        publish_sync(item_id, provider)
-    return reclaimed, len(due)
 
 
 @dataclass(frozen=True)

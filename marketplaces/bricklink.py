@@ -104,7 +104,7 @@ class KnownColor:
 
 
 @dataclass(frozen=True)
-class PriceGuide:
+class PriceGuidePart:
     """One of the four guides of an item in a color: (new|used) x (stock|sold)."""
 
     item_no: str
@@ -126,10 +126,10 @@ class FullPriceGuide:
     item_no: str
     color_id: int
     currency_code: str
-    new_stock: PriceGuide
-    new_sold: PriceGuide
-    used_stock: PriceGuide
-    used_sold: PriceGuide
+    new_stock: PriceGuidePart
+    new_sold: PriceGuidePart
+    used_stock: PriceGuidePart
+    used_sold: PriceGuidePart
 
 
 @dataclass(frozen=True)
@@ -267,13 +267,13 @@ class BrickLinkClient(MarketplaceClient):
         currency_code: str = "USD",
         vat: str = "N",
         item_type: str = "PART",
-    ) -> PriceGuide:
+    ) -> PriceGuidePart:
         if new_or_used not in ("N", "U") or guide_type not in GUIDE_TYPES:
             raise ValueError("new_or_used must be N or U, guide_type stock or sold")
 
-        def parse(data: Any) -> PriceGuide:
+        def parse(data: Any) -> PriceGuidePart:
             row = _mapping(data, "price guide")
-            return PriceGuide(
+            return PriceGuidePart(
                 item_no=no,
                 item_type=item_type,
                 color_id=color_id,
@@ -310,7 +310,7 @@ class BrickLinkClient(MarketplaceClient):
         currency_code: str = "USD",
         vat: str = "N",
         item_type: str = "PART",
-        known: dict[tuple[str, str], PriceGuide] | None = None,
+        known: dict[tuple[str, str], PriceGuidePart] | None = None,
     ) -> FullPriceGuide:
         """All four guides, new/used x stock/sold: one call each, in that order. A guide
         already in ``known`` is not asked again, and each one fetched is put there as it

@@ -1,36 +1,115 @@
 """The sweep: one periodic pass over every kind of background work.
 
-Each kind registers what its sweep does -- take back the rows whose lease ran out (their
-worker died) and send again the messages that were lost with it -- and beat runs them all
-every ``OUTBOX_SWEEP_SECONDS``.
+For each kind registered (:func:`work_register`), every ``OUTBOX_SWEEP_SECONDS``:
+
+* rows whose lease ran out are taken back -- their worker died, since a live worker renews
+  its lease (outbox/leases.py) -- and sent again; the lost run counts as an attempt, so a row
+  that kills its worker every time ends failed instead of looping;
+* due rows that were sent and are still waiting well after (their message was lost with a
+  worker) are sent again, and -- for kinds without a drain of their own -- due rows never sent.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+
+from core import clock
+
+from .claims import Work, error_record
 
 logger = logging.getLogger(__name__)
 
-# kind -> its sweep, answering (rows taken back, messages sent again).
-_sweeps: dict[str, Callable[[], tuple[int, int]]] = {}
+_works: dict[str, Work] = {}
 
 
-def sweep_register(kind: str, sweep: Callable[[], tuple[int, int]]) -> None:
-    _sweeps[kind] = sweep
+def work_register(work: Work) -> None:
+    _works[work.kind] = work
+
+
+def registered_work() -> list[Work]:
+    return list(_works.values())
+
+
+def reclaim_expired(work: Work, *, now: datetime, send: bool = True) -> int:
+    """Take back rows whose lease ran out; with ``send``, send them to the workers at once.
+    Answers how many it took back."""
+    policy = work.policy
+    expired = work.model.objects.filter(claim_token__isnull=False, lease_expires_at__lt=now)
+    error = error_record(
+        "lease_expired",
+        "the worker running this stopped before finishing",
+        at=now,
+        provider="brickops",
+        http_status=None,
+        meta_code=None,
+    )
+    reclaimed, again = 0, []
+    for values in expired.values("pk", "attempts", *work.hint_fields):
+        attempts = values["attempts"] + 1
+        gone = policy.retry.exhausted(attempts)
+        changes = {
+            "claim_token": None,
+            "lease_expires_at": None,
+            "attempts": attempts,
+            "last_error": error,
+            "updated_at": now,
+        }
+        if gone:
+            changes.update(work.failed(now))
+        else:
+            changes.update(work.waiting, next_attempt_at=now, dispatched_at=now if send else None)
+        # Conditional on the lease: a worker finishing right now keeps its row.
+        taken = work.model.objects.filter(
+            pk=values["pk"], claim_token__isnull=False, lease_expires_at__lt=now
+        ).update(**changes)
+        reclaimed += taken
+        if taken and send and not gone:
+            again.append(values)
+    for values in again:
+        work.hint(values, None)
+    return reclaimed
+
+
+def resend_lost(work: Work, *, now: datetime, batch: int = 500) -> int:
+    """Send due rows whose message is presumed lost (sent, still waiting well after they were
+    due), and -- when the kind has no drain -- due rows never sent. Answers how many."""
+    before = now - timedelta(seconds=work.policy.redispatch_seconds)
+    lost = Q(dispatched_at__lt=before, next_attempt_at__lt=before)
+    if work.sweep_sends_unsent:
+        lost |= Q(dispatched_at__isnull=True)
+    with transaction.atomic():
+        rows = list(
+            work.model.objects.select_for_update(skip_locked=True)
+            .filter(work.active, lost, claim_token__isnull=True, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "pk")
+            .values("pk", *work.hint_fields)[:batch]
+        )
+        work.model.objects.filter(pk__in=[row["pk"] for row in rows]).update(dispatched_at=now)
+    for row in rows:
+        work.hint(row, None)
+    return len(rows)
 
 
 def outbox_sweep() -> dict[str, tuple[int, int]]:
-    """Run every kind's sweep; one kind failing does not stop the others."""
+    """Sweep every kind; one failing does not stop the others. Answers kind -> (taken back,
+    sent again)."""
     done: dict[str, tuple[int, int]] = {}
-    for kind, sweep in _sweeps.items():
+    for work in registered_work():
+        now = clock.now()
         try:
-            done[kind] = reclaimed, resent = sweep()
+            done[work.kind] = reclaimed, resent = (
+                reclaim_expired(work, now=now),
+                resend_lost(work, now=now),
+            )
         except Exception:
-            logger.exception("the %s sweep failed", kind)
+            logger.exception("the %s sweep failed", work.kind)
             continue
         if reclaimed:
-            logger.warning("took back %s %s whose worker stopped", reclaimed, kind)
+            logger.warning("took back %s %s rows whose worker stopped", reclaimed, work.kind)
         if resent:
-            logger.info("sent %s %s again (their message was lost)", resent, kind)
+            logger.info("sent %s %s rows to the workers again", resent, work.kind)
     return done

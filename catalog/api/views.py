@@ -5,8 +5,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog import selectors
+from catalog.domain import Resource
 from catalog.models import Kind, Priority
-from catalog.services import Resource, refresh_enqueue, refresh_enqueue_many
+from catalog.services import PartNotFound, catalog_read, refresh_enqueue, refresh_enqueue_many
 from core.errors import ApiError
 
 from . import serializers as s
@@ -33,8 +34,8 @@ def checked_part_number(no: str) -> str:
 
 def read(resource: Resource, wait: float | None) -> Response:
     try:
-        envelope = selectors.catalog_read(resource=resource, wait=wait or 0.0)
-    except selectors.PartNotFound:
+        envelope = catalog_read(resource=resource, wait=wait or 0.0)
+    except PartNotFound:
         raise ApiError(
             f"BrickLink has no part {resource.no!r}.", code=NOT_FOUND, status_code=404
         ) from None

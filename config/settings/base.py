@@ -65,6 +65,7 @@ def generate_secret_key() -> str:
 
 
 DEBUG = env.bool("DEBUG", default=False)
+PRODUCTION = False  # config/settings/production.py says True
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
 INSTALLED_APPS = [
@@ -413,12 +414,36 @@ MARKETPLACE_READ_TIMEOUT = env.float("MARKETPLACE_READ_TIMEOUT", default=10.0)
 MARKETPLACE_DEADLINE = env.float("MARKETPLACE_DEADLINE", default=30.0)
 MARKETPLACE_MAX_RESPONSE_BYTES = env.int("MARKETPLACE_MAX_RESPONSE_BYTES", default=16 * 1024 * 1024)
 
-# --- Background work: leases and the sweep ------------------------------------------------------
+# --- Background work (outbox/): how each kind waits, retries and gives up ----------------------
 # A claimed row's lease is renewed by its worker while the work runs (outbox/leases.py), so
 # it can be short: a dead worker's rows come back within a lease plus a sweep.
 OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=30)
-# How often beat runs the sweep: expired leases taken back, lost messages sent again.
+# How often beat sweeps: expired leases taken back, lost messages sent again.
 OUTBOX_SWEEP_SECONDS = env.int("OUTBOX_SWEEP_SECONDS", default=15)
+# A row sent to the workers and still waiting this long after it was due is sent again (its
+# message was lost with a worker).
+OUTBOX_REDISPATCH_SECONDS = env.int("OUTBOX_REDISPATCH_SECONDS", default=60)
+# A wait up to this long is a delayed message, sent on time; a longer one is the sweep's.
+OUTBOX_REQUEUE_MAX_DELAY_SECONDS = env.float("OUTBOX_REQUEUE_MAX_DELAY_SECONDS", default=300)
+
+
+def outbox_policy(prefix: str, *, base: float, cap: float, jitter: float, attempts: int) -> dict:
+    """One kind's policy, each value overridable by ``<prefix>_...`` in the environment."""
+    return {
+        "lease_seconds": env.int(f"{prefix}_LEASE_SECONDS", default=OUTBOX_LEASE_SECONDS),
+        "retry_base_seconds": env.float(f"{prefix}_RETRY_BASE_SECONDS", default=base),
+        "retry_cap_seconds": env.float(f"{prefix}_RETRY_CAP_SECONDS", default=cap),
+        "retry_jitter_seconds": env.float(f"{prefix}_RETRY_JITTER_SECONDS", default=jitter),
+        "max_attempts": env.int(f"{prefix}_MAX_ATTEMPTS", default=attempts),
+    }
+
+
+OUTBOX_POLICIES = {
+    # Catalog refreshes: 1 s, 2 s, 4 s ... at most 5 minutes, 5 attempts.
+    "refresh": outbox_policy("CATALOG", base=1.0, cap=300.0, jitter=5.0, attempts=5),
+    # Inventory syncs: 1 s, 2 s, 4 s ... at most 5 minutes, 6 attempts.
+    "inventory_sync": outbox_policy("INVENTORY_SYNC", base=1.0, cap=300.0, jitter=1.0, attempts=6),
+}
 
 # --- Catalog freshness and its refresh outbox --------------------------------------------------
 CATALOG_FRESH_DAYS = env.int("CATALOG_FRESH_DAYS", default=30)
@@ -427,16 +452,6 @@ CATALOG_NOT_FOUND_DAYS = env.int("CATALOG_NOT_FOUND_DAYS", default=7)
 CATALOG_CURRENCY = env.str("CATALOG_CURRENCY", default="USD")
 CATALOG_DRAIN_INTERVAL_SECONDS = env.int("CATALOG_DRAIN_INTERVAL_SECONDS", default=300)
 CATALOG_DRAIN_BATCH_SIZE = env.int("CATALOG_DRAIN_BATCH_SIZE", default=500)
-CATALOG_LEASE_SECONDS = env.int("CATALOG_LEASE_SECONDS", default=OUTBOX_LEASE_SECONDS)
-# A pending row sent to the workers is sent again if still pending this long after it was due
-# (its message was lost: a worker died holding it).
-CATALOG_REDISPATCH_SECONDS = env.int("CATALOG_REDISPATCH_SECONDS", default=60)
-CATALOG_RETRY_BASE_SECONDS = env.float("CATALOG_RETRY_BASE_SECONDS", default=1.0)
-CATALOG_RETRY_CAP_SECONDS = env.float("CATALOG_RETRY_CAP_SECONDS", default=300.0)
-CATALOG_RETRY_JITTER_SECONDS = env.float("CATALOG_RETRY_JITTER_SECONDS", default=5.0)
-CATALOG_MAX_ATTEMPTS = env.int("CATALOG_MAX_ATTEMPTS", default=5)
-# A deferral shorter than this is scheduled as a delayed task; longer ones wait for the drain.
-CATALOG_REQUEUE_MAX_DELAY_SECONDS = env.float("CATALOG_REQUEUE_MAX_DELAY_SECONDS", default=60.0)
 CATALOG_BREAKER_THRESHOLD = env.int("CATALOG_BREAKER_THRESHOLD", default=5)
 CATALOG_BREAKER_COOLDOWN_SECONDS = env.float("CATALOG_BREAKER_COOLDOWN_SECONDS", default=60.0)
 CATALOG_CACHE_SECONDS = env.int("CATALOG_CACHE_SECONDS", default=60)
@@ -446,13 +461,6 @@ CATALOG_WAIT_POLL_SECONDS = 0.05
 
 # --- Inventory sync ----------------------------------------------------------------------------
 DISABLE_EXTERNAL_CALLS = env.bool("DISABLE_EXTERNAL_CALLS", default=False)
-INVENTORY_SYNC_MAX_ATTEMPTS = env.int("INVENTORY_SYNC_MAX_ATTEMPTS", default=6)
-INVENTORY_SYNC_RETRY_BASE_SECONDS = env.float("INVENTORY_SYNC_RETRY_BASE_SECONDS", default=1.0)
-INVENTORY_SYNC_RETRY_CAP_SECONDS = env.float("INVENTORY_SYNC_RETRY_CAP_SECONDS", default=300.0)
-INVENTORY_SYNC_RETRY_JITTER_SECONDS = env.float("INVENTORY_SYNC_RETRY_JITTER_SECONDS", default=1.0)
-INVENTORY_SYNC_LEASE_SECONDS = env.int("INVENTORY_SYNC_LEASE_SECONDS", default=OUTBOX_LEASE_SECONDS)
-# A wait up to this long is a delayed task, sent on time; a longer one is the sweep's.
-INVENTORY_REQUEUE_MAX_DELAY_SECONDS = env.float("INVENTORY_REQUEUE_MAX_DELAY_SECONDS", default=300)
 INVENTORY_BRICKLINK_MAX_IN_FLIGHT = env.int("INVENTORY_BRICKLINK_MAX_IN_FLIGHT", default=4)
 # A seat's lease is renewed while its call runs (outbox/leases.py): short, so a dead worker's
 # seat is free again in seconds.
@@ -460,7 +468,6 @@ INVENTORY_SLOT_LEASE_SECONDS = env.int("INVENTORY_SLOT_LEASE_SECONDS", default=1
 # Syncs can have workers of their own (a queue every worker also listens to by default).
 INVENTORY_SYNC_QUEUE = env.str("INVENTORY_SYNC_QUEUE", default="default")
 INVENTORY_SWEEP_BATCH_SIZE = env.int("INVENTORY_SWEEP_BATCH_SIZE", default=500)
-INVENTORY_REDISPATCH_SECONDS = env.int("INVENTORY_REDISPATCH_SECONDS", default=60)
 INVENTORY_BRICKOWL_USED_CONDITION = env.str("INVENTORY_BRICKOWL_USED_CONDITION", default="usedn")
 INVENTORY_BRICKOWL_COLOR_CACHE_SECONDS = 86_400
 

@@ -6,6 +6,8 @@ from .base import *  # noqa: F403
 from .base import env
 
 DEBUG = env.bool("DEBUG", default=False)
+# What must never run here (a demo account with a known password) asks this.
+PRODUCTION = True
 
 
 def _required(name: str) -> str:

@@ -74,7 +74,9 @@ if env.float("SANDBOX_FAULT_RATE", default=0):
     # Defaults only: a test that gives its workers its own values keeps them.
     MARKETPLACE_READ_TIMEOUT = env.float("MARKETPLACE_READ_TIMEOUT", default=2.0)
     MARKETPLACE_DEADLINE = env.float("MARKETPLACE_DEADLINE", default=4.0)
-    CATALOG_RETRY_JITTER_SECONDS = env.float("CATALOG_RETRY_JITTER_SECONDS", default=0.5)
+    OUTBOX_POLICIES["refresh"]["retry_jitter_seconds"] = env.float(  # noqa: F405
+        "CATALOG_RETRY_JITTER_SECONDS", default=0.5
+    )
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

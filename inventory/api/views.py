@@ -156,7 +156,7 @@ class ConnectionView(APIView):
                 enabled=body.validated_data["enabled"],
                 credentials=body.validated_data.get("credentials"),
             )
-        except services.ConnectionError_ as exc:
+        except services.ConnectionInputError as exc:
             # The service's messages name keys, never values.
             raise serializers.ValidationError({"credentials": [str(exc)]}) from None
         return Response(selectors.connection_summary(self.provider, connection))

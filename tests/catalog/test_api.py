@@ -9,9 +9,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def no_publishing(monkeypatch):
-    from catalog import services
+    from catalog import work as catalog_work
 
-    monkeypatch.setattr(services, "_publish", lambda *args, **kw: None)
+    monkeypatch.setattr(catalog_work, "publish_refresh", lambda *args, **kw: None)
 
 
 @pytest.mark.parametrize(

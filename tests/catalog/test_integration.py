@@ -10,8 +10,9 @@ from datetime import timedelta
 import pytest
 import requests
 
+from catalog.domain import Resource
 from catalog.models import JobStatus, Kind, Part, Priority, RefreshJob
-from catalog.services import Resource, refresh_drain, refresh_enqueue
+from catalog.services import refresh_drain, refresh_enqueue
 from catalog.tasks import process_refresh
 from core import clock
 from tests.factories import MembershipFactory, PartFactory, token_for
@@ -111,11 +112,11 @@ def test_fifty_concurrent_reads_make_one_row_and_one_set_of_calls(worker, sandbo
 def test_a_worker_killed_mid_call_is_reclaimed_after_its_lease_and_completed_once(
     sandbox, start_worker, transactional_db, monkeypatch
 ):
-    from catalog import services
+    from catalog import work as catalog_work
 
     # Enqueue without publishing: this test sends the message to a queue only its doomed
     # worker reads, so no other worker can pick the job up first.
-    monkeypatch.setattr(services, "_publish", lambda *args, **kw: None)
+    monkeypatch.setattr(catalog_work, "publish_refresh", lambda *args, **kw: None)
     lease = {"CATALOG_LEASE_SECONDS": "3"}
     doomed = start_worker(queues="doomed", env=lease, concurrency=1)
     sandbox.control(faults=[{"provider": "bricklink", "path": "^/items", "latency_fixed_ms": 8000}])
@@ -139,7 +140,7 @@ def test_a_worker_killed_mid_call_is_reclaimed_after_its_lease_and_completed_onc
         message="the reclaimed row to complete",
     )
     job = RefreshJob.objects.get(pk=result.job_id)
-    assert job.attempt == 1  # the lost run counted
+    assert job.attempts == 1  # the lost run counted
     assert Part.objects.filter(no="3001").count() == 1
     assert RefreshJob.objects.filter(resource="part:3001").count() == 1
     assert sandbox.calls()["by_resource"]["GET /bricklink/items/PART/3001"] == 2
@@ -152,7 +153,7 @@ def test_last_known_good_is_served_while_bricklink_answers_only_500s(worker, san
     assert first["data"]["name"] == "Brick 2 x 4"
     assert first["freshness"] == "expired"
     wait_for(
-        lambda: RefreshJob.objects.filter(resource="part:3001", attempt__gte=1).exists(),
+        lambda: RefreshJob.objects.filter(resource="part:3001", attempts__gte=1).exists(),
         message="a failed attempt",
     )
     body = http.get(f"{http.base}/parts/3001/").json()

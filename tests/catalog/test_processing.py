@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from catalog.domain import Resource
 from catalog.models import (
     JobStatus,
     Kind,
@@ -16,8 +17,6 @@ from catalog.models import (
     RefreshJob,
 )
 from catalog.services import (
-    Resource,
-    _claim,
     refresh_cleanup,
     refresh_drain,
     refresh_enqueue,
@@ -25,10 +24,13 @@ from catalog.services import (
     refresh_process,
     refresh_reclaim_expired,
 )
+from catalog.work import REFRESHES
 from core import clock
+from outbox.claims import claim, held
 from ratelimit.breaker import breaker_state
 from ratelimit.selectors import rate_limit_status
 from tests.factories import PartFactory
+from tests.policies import set_policy
 
 pytestmark = pytest.mark.django_db
 
@@ -38,10 +40,12 @@ PART = Resource(Kind.PART, "3001")
 @pytest.fixture(autouse=True)
 def no_publishing(monkeypatch):
     """These tests run jobs themselves: record what would be sent to a worker."""
-    from catalog import services
+    from catalog import work as catalog_work
 
     sent: list[tuple] = []
-    monkeypatch.setattr(services, "_publish", lambda *args, **kw: sent.append((args, kw)))
+    monkeypatch.setattr(
+        catalog_work, "publish_refresh", lambda *args, **kw: sent.append((args, kw))
+    )
     return sent
 
 
@@ -182,33 +186,31 @@ def test_process_is_idempotent_a_second_message_does_nothing(bricklink_sandbox):
 
 
 def test_claim_fencing_an_old_claim_cannot_complete_a_reclaimed_row(bricklink_sandbox, fake_clock):
-    from catalog import services
-
     result = enqueue()
-    old = _claim(result.job_id, fake_clock())
+    old = claim(REFRESHES, result.job_id, now=fake_clock())
     assert old is not None
-    fake_clock.advance(seconds=services.settings.CATALOG_LEASE_SECONDS + 1)
+    fake_clock.advance(seconds=REFRESHES.policy.lease_seconds + 1)
     assert refresh_reclaim_expired() == 1
     assert job(result).status == JobStatus.PENDING
     # The new holder runs it to the end...
     assert refresh_process(job_id=result.job_id).outcome == "succeeded"
     # ...and the old holder, back from the dead, changes nothing.
-    assert services._fenced(old).update(status=JobStatus.FAILED) == 0
+    assert held(old).update(status=JobStatus.FAILED) == 0
     assert job(result).status == JobStatus.SUCCEEDED
 
 
 def test_process_after_its_lease_was_reclaimed_drops_its_result(bricklink_sandbox, monkeypatch):
-    from catalog import services
+    from catalog.services import process
 
     result = enqueue()
-    real_fetch = services._fetch
+    real_fetch = process.fetch
 
     def slow_fetch(resource, known):
         # While this worker was away, its lease expired and another claim took the row.
         RefreshJob.objects.filter(pk=result.job_id).update(claim_token=None, status="pending")
         return real_fetch(resource, known)
 
-    monkeypatch.setattr(services, "_fetch", slow_fetch)
+    monkeypatch.setattr(process, "fetch", slow_fetch)
     assert refresh_process(job_id=result.job_id).outcome == "lost_claim"
     assert not Part.objects.filter(no="3001").exists()
 
@@ -250,7 +252,7 @@ def test_a_price_guide_retry_asks_only_for_the_parts_it_has_not_got(bricklink_sa
 
 
 def test_a_price_guide_that_fails_for_good_forgets_its_parts(bricklink_sandbox, settings):
-    settings.CATALOG_MAX_ATTEMPTS = 1
+    set_policy(settings, "refresh", max_attempts=1)
     result = enqueue(Resource(Kind.PRICE_GUIDE, "3001", 11))
     bricklink_sandbox.control(
         faults=[
@@ -264,9 +266,7 @@ def test_a_price_guide_that_fails_for_good_forgets_its_parts(bricklink_sandbox, 
 def test_transient_errors_back_off_exponentially_up_to_the_cap_then_fail(
     bricklink_sandbox, settings, fake_clock
 ):
-    settings.CATALOG_MAX_ATTEMPTS = 6
-    settings.CATALOG_RETRY_CAP_SECONDS = 5
-    settings.CATALOG_RETRY_JITTER_SECONDS = 0.5
+    set_policy(settings, "refresh", max_attempts=6, retry_cap_seconds=5, retry_jitter_seconds=0.5)
     settings.CATALOG_BREAKER_THRESHOLD = 100
     bricklink_sandbox.control(faults=[{"provider": "bricklink", "error_500": 1}])
     result = enqueue()
@@ -274,7 +274,7 @@ def test_transient_errors_back_off_exponentially_up_to_the_cap_then_fail(
     for attempt in range(1, 6):
         assert refresh_process(job_id=result.job_id).outcome == "retrying"
         row = job(result)
-        assert row.attempt == attempt
+        assert row.attempts == attempt
         assert row.status == JobStatus.PENDING
         assert row.last_error["code"] == "transient"
         assert row.last_error["http_status"] == 500
@@ -286,7 +286,7 @@ def test_transient_errors_back_off_exponentially_up_to_the_cap_then_fail(
         assert expected <= delay <= expected + 0.5
     assert refresh_process(job_id=result.job_id).outcome == "failed"
     row = job(result)
-    assert (row.status, row.attempt) == (JobStatus.FAILED, 6)
+    assert (row.status, row.attempts) == (JobStatus.FAILED, 6)
     assert row.last_error["message"]
     assert bricklink_sandbox.calls()["total"] == 6
 
@@ -294,7 +294,7 @@ def test_transient_errors_back_off_exponentially_up_to_the_cap_then_fail(
 def test_not_found_fails_at_once_and_is_remembered(bricklink_sandbox, owner_client):
     result = enqueue(Resource(Kind.PART, "9999999"))
     assert refresh_process(job_id=result.job_id).outcome == "failed"
-    assert job(result).attempt == 0
+    assert job(result).attempts == 0
     assert job(result).last_error["code"] == "not_found"
     assert MissingPart.objects.filter(no="9999999").exists()
     calls = bricklink_sandbox.calls()["total"]
@@ -322,7 +322,7 @@ def test_a_429_stops_every_worker_until_the_retry_time_without_counting_attempts
     first = enqueue()
     assert refresh_process(job_id=first.job_id).outcome == "deferred"
     row = job(first)
-    assert (row.status, row.attempt, row.deferrals) == (JobStatus.PENDING, 0, 1)
+    assert (row.status, row.attempts, row.deferrals) == (JobStatus.PENDING, 0, 1)
     [status] = rate_limit_status(name="bricklink:global")
     assert status.blocked_until is not None
     # Any other refresh, by any worker, is put back without calling BrickLink.
@@ -330,7 +330,7 @@ def test_a_429_stops_every_worker_until_the_retry_time_without_counting_attempts
     calls = bricklink_sandbox.calls()["total"]
     assert refresh_process(job_id=other.job_id).outcome == "deferred"
     assert bricklink_sandbox.calls()["total"] == calls
-    assert job(other).attempt == 0
+    assert job(other).attempts == 0
     fake_clock.advance(seconds=3)  # past the sandbox's Retry-After: 2
     make_due(other.job_id)
     assert refresh_process(job_id=other.job_id).outcome == "succeeded"
@@ -346,7 +346,7 @@ def test_rate_limit_denial_defers_without_counting_an_attempt(bricklink_sandbox,
     assert refresh_process(job_id=guide.job_id).outcome == "succeeded"  # 4 calls
     assert refresh_process(job_id=part.job_id).outcome == "deferred"
     row = job(part)
-    assert (row.attempt, row.deferrals, row.status) == (0, 1, JobStatus.PENDING)
+    assert (row.attempts, row.deferrals, row.status) == (0, 1, JobStatus.PENDING)
     assert row.next_attempt_at > clock.now() + timedelta(hours=1)  # tomorrow's window
 
 
@@ -376,7 +376,7 @@ def test_circuit_breaker_opens_defers_then_one_probe_closes_it(
     calls = bricklink_sandbox.calls()["total"]
     assert refresh_process(job_id=jobs[3].job_id).outcome == "deferred"
     assert bricklink_sandbox.calls()["total"] == calls  # open: nobody calls
-    assert job(jobs[3]).attempt == 0
+    assert job(jobs[3]).attempts == 0
 
     bricklink_sandbox.control(faults=[])  # BrickLink recovers
     fake_clock.advance(seconds=61)
@@ -413,7 +413,7 @@ def test_drain_reclaims_expired_leases_and_dispatches_by_priority_then_age(
     fake_clock.advance(seconds=1)
     normal_new = enqueue(Resource(Kind.PART, "3"), Priority.NORMAL)
     dead = enqueue(Resource(Kind.PART, "4"), Priority.HIGH)
-    _claim(dead.job_id, fake_clock())  # its worker dies
+    claim(REFRESHES, dead.job_id, now=fake_clock())  # its worker dies
     not_due = enqueue(Resource(Kind.PART, "5"), Priority.HIGH)
     RefreshJob.objects.filter(pk=not_due.job_id).update(
         next_attempt_at=fake_clock() + timedelta(hours=1)
@@ -422,7 +422,7 @@ def test_drain_reclaims_expired_leases_and_dispatches_by_priority_then_age(
     fake_clock.advance(seconds=200)  # past the 180 s lease
     run = refresh_drain(batch_size=10)
     assert run.reclaimed == 1
-    assert job(dead).attempt == 1
+    assert job(dead).attempts == 1
     order = [args[0] for args, _ in no_publishing]
     assert order == [dead.job_id, normal_old.job_id, normal_new.job_id, low.job_id]
     assert run.dispatched == 4
@@ -443,15 +443,15 @@ def test_drain_batch_size_bounds_a_run(fake_clock, no_publishing):
 
 
 def test_reclaimed_row_that_keeps_killing_workers_ends_failed(settings, fake_clock):
-    settings.CATALOG_MAX_ATTEMPTS = 2
+    set_policy(settings, "refresh", max_attempts=2)
     result = enqueue()
     for _ in range(2):
         make_due(result.job_id)
-        _claim(result.job_id, fake_clock())
-        fake_clock.advance(seconds=settings.CATALOG_LEASE_SECONDS + 1)
+        claim(REFRESHES, result.job_id, now=fake_clock())
+        fake_clock.advance(seconds=REFRESHES.policy.lease_seconds + 1)
         refresh_reclaim_expired()
     row = job(result)
-    assert (row.status, row.attempt) == (JobStatus.FAILED, 2)
+    assert (row.status, row.attempts) == (JobStatus.FAILED, 2)
     assert row.last_error["code"] == "lease_expired"
 
 

@@ -158,7 +158,7 @@ def test_read_serves_last_known_good_beside_the_last_error(owner_client, fake_cl
         no="3001",
         resource="part:3001",
         status=JobStatus.FAILED,
-        attempt=5,
+        attempts=5,
         last_error=error,
         next_attempt_at=fake_clock(),
         created_at=fake_clock(),
@@ -208,10 +208,12 @@ def test_read_price_guide_query_is_validated(owner_client, params):
 def test_read_fresh_envelope_is_cached_and_a_refresh_drops_it(
     owner_client, fake_clock, django_capture_on_commit_callbacks, monkeypatch
 ):
-    from catalog import services
+    from catalog import work as catalog_work
     from core.metrics import CATALOG_CACHE
 
-    monkeypatch.setattr(services, "_publish", lambda *args, **kwargs: None)  # no worker here
+    monkeypatch.setattr(
+        catalog_work, "publish_refresh", lambda *args, **kwargs: None
+    )  # no worker here
 
     hits = CATALOG_CACHE.labels(result="hit")
     PartFactory(no="3001", last_fetched=fake_clock())
@@ -234,11 +236,11 @@ def test_a_refresh_landing_between_a_reads_queries_does_not_enqueue_a_second(
 ):
     """The refresh commits its data and its "succeeded" together, just after the read loaded
     the (still missing) data. The read must not take the finished job for "never queued"."""
-    from catalog import selectors
+    from catalog.services import reads
 
     get(owner_client, "3001/")
     job = RefreshJob.objects.get()
-    load = selectors._load
+    load = reads.resource_data
 
     def load_then_the_refresh_lands(resource):
         loaded = load(resource)
@@ -246,7 +248,7 @@ def test_a_refresh_landing_between_a_reads_queries_does_not_enqueue_a_second(
         RefreshJob.objects.filter(pk=job.pk).update(status=JobStatus.SUCCEEDED)
         return loaded
 
-    monkeypatch.setattr(selectors, "_load", load_then_the_refresh_lands)
+    monkeypatch.setattr(reads, "resource_data", load_then_the_refresh_lands)
     status, body = get(owner_client, "3001/")
     assert status == 200
     assert (body["status"], body["is_refreshing"]) == ("missing", True)  # what it saw

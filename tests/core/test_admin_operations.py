@@ -8,10 +8,13 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from catalog import services
+from catalog import work as catalog_work
 from catalog.models import DrainRun, JobStatus, Priority, RefreshJob
+from catalog.services import process
 from core import clock
 from core.paginator import EstimatedCountPaginator
 from inventory.models import SyncState
+from marketplaces.errors import NotFound
 from ratelimit.models import CircuitBreaker
 from tests.factories import MarketplaceConnectionFactory, SyncStateFactory
 
@@ -25,8 +28,8 @@ def sent(monkeypatch):
     """What would go to the workers (no worker runs here); after commit, as in production."""
     published = []
     monkeypatch.setattr(
-        services,
-        "_publish",
+        catalog_work,
+        "publish_refresh",
         lambda job_id, priority, countdown=None: published.append((job_id, priority)),
     )
     return published
@@ -37,7 +40,7 @@ def job(
     *,
     status=JobStatus.PENDING,
     priority=Priority.NORMAL,
-    attempt=0,
+    attempts=0,
     error=None,
     due_in=timedelta(0),
     age=timedelta(0),
@@ -49,7 +52,7 @@ def job(
         resource=f"part:{no}",
         status=status,
         priority=priority,
-        attempt=attempt,
+        attempts=attempts,
         last_error=error,
         next_attempt_at=now + due_in,
         created_at=now - age,
@@ -76,10 +79,10 @@ ERROR = {"code": "transient", "message": "HTTP 500", "at": "2026-11-23T10:00:00Z
 def test_retry_now_revives_a_failed_row_and_sends_it(
     admin_client, sent, django_capture_on_commit_callbacks
 ):
-    failed = job(status=JobStatus.FAILED, attempt=6, error=ERROR)
+    failed = job(status=JobStatus.FAILED, attempts=6, error=ERROR)
     response = act(admin_client, "retry_now", [failed], captured=django_capture_on_commit_callbacks)
     failed.refresh_from_db()
-    assert (failed.status, failed.attempt, failed.processed_at) == ("pending", 0, None)
+    assert (failed.status, failed.attempts, failed.processed_at) == ("pending", 0, None)
     assert failed.next_attempt_at <= clock.now()
     assert failed.last_error == ERROR  # the history of why it failed stays visible
     assert sent == [(failed.pk, Priority.NORMAL)]
@@ -88,7 +91,7 @@ def test_retry_now_revives_a_failed_row_and_sends_it(
 
 def test_retry_now_skips_rows_in_flight_and_resources_already_queued(admin_client, sent):
     inflight = job("3001", status=JobStatus.INFLIGHT)
-    old = job("3002", status=JobStatus.FAILED, attempt=6, error=ERROR)
+    old = job("3002", status=JobStatus.FAILED, attempts=6, error=ERROR)
     job("3002")  # a newer refresh of 3002 is already pending
     response = act(admin_client, "retry_now", [inflight, old])
     assert RefreshJob.objects.get(pk=inflight.pk).status == "inflight"
@@ -99,11 +102,11 @@ def test_retry_now_skips_rows_in_flight_and_resources_already_queued(admin_clien
 
 
 def test_retry_now_skips_the_backoff_of_a_pending_row(admin_client, sent):
-    waiting = job(due_in=timedelta(minutes=4), error=ERROR, attempt=2)
+    waiting = job(due_in=timedelta(minutes=4), error=ERROR, attempts=2)
     act(admin_client, "retry_now", [waiting])
     waiting.refresh_from_db()
     assert waiting.next_attempt_at <= clock.now()
-    assert waiting.attempt == 2  # a pending row keeps its count
+    assert waiting.attempts == 2  # a pending row keeps its count
 
 
 def test_raise_to_high_moves_only_pending_rows(
@@ -152,11 +155,11 @@ def test_a_drain_run_counts_what_became_of_the_rows_it_sent(sent, monkeypatch):
 
     def fetch(resource, known):
         if resource.no == "3002":
-            raise services.NotFound("no such item", provider="bricklink")
+            raise NotFound("no such item", provider="bricklink")
         return object()
 
-    monkeypatch.setattr(services, "_fetch", fetch)
-    monkeypatch.setattr(services, "_upsert", lambda *args: None)
+    monkeypatch.setattr(process, "fetch", fetch)
+    monkeypatch.setattr(process, "upsert", lambda *args: None)
     assert services.refresh_process(job_id=ok.pk).outcome == "succeeded"
     assert services.refresh_process(job_id=bad.pk).outcome == "failed"
     run.refresh_from_db()
@@ -169,7 +172,7 @@ def test_actions_need_the_change_permission(client, django_user_model, sent):
     )
     viewer.user_permissions.add(Permission.objects.get(codename="view_refreshjob"))
     client.force_login(viewer)
-    failed = job(status=JobStatus.FAILED, attempt=6, error=ERROR)
+    failed = job(status=JobStatus.FAILED, attempts=6, error=ERROR)
     page = client.get(reverse(OUTBOX))
     assert page.status_code == 200
     assert "retry_now" not in page.content.decode()
@@ -283,10 +286,10 @@ def test_dashboard_drain_button_drains(admin_client, sent):
 def test_sync_again_on_failed_inventory_syncs(
     admin_client, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from inventory import tasks
+    from inventory import work as inventory_work
 
     published = []
-    monkeypatch.setattr(tasks, "publish_sync", lambda *args: published.append(args))
+    monkeypatch.setattr(inventory_work, "publish_sync", lambda *args: published.append(args))
     error = {"code": "invalid", "message": "BrickLink said no"}
     state = SyncStateFactory(status="failed", attempts=6, last_error=error)
     MarketplaceConnectionFactory(account=state.item.account, provider="bricklink")

@@ -13,7 +13,8 @@ from tests.harness import ROOT
 REFRESH = """
 import django; django.setup()
 from catalog.models import Kind, Priority
-from catalog.services import Resource, refresh_enqueue
+from catalog.domain import Resource
+from catalog.services import refresh_enqueue
 for kind in (Kind.PART, Kind.PART_COLORS):
     refresh_enqueue(resource=Resource(kind, "3001"), priority=Priority.HIGH)
 refresh_enqueue(resource=Resource(Kind.PRICE_GUIDE, "3001", 11), priority=Priority.HIGH)

@@ -17,8 +17,9 @@ import yaml
 from django.db import OperationalError
 from prometheus_client.parser import text_string_to_metric_families
 
+from catalog.domain import Resource
 from catalog.models import DrainRun, JobStatus, Kind, Priority, RefreshJob
-from catalog.services import Resource, refresh_drain, refresh_enqueue, refresh_mark_failed
+from catalog.services import refresh_drain, refresh_enqueue, refresh_mark_failed
 from core import clock
 from core.exporter import ProcessFilesCollector, clear
 from core.metrics import REFRESHES, endpoint_label
@@ -104,7 +105,7 @@ def test_metrics_count_what_worker_processes_do(worker, sandbox, client, client_
     sandbox.control(faults=[{"provider": "bricklink", "error_500": 1}])
     failing = refresh_enqueue(resource=Resource(Kind.PART, "3002"), priority=Priority.HIGH)
     wait_for(
-        lambda: RefreshJob.objects.get(pk=failing.job_id).attempt >= 1,
+        lambda: RefreshJob.objects.get(pk=failing.job_id).attempts >= 1,
         message="a failed attempt",
     )
     body = api.get("/api/v1/catalog/parts/3002/").json()

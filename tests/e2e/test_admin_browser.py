@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from catalog import services
+from catalog import work as catalog_work
 from catalog.models import JobStatus, Priority, RefreshJob
 from core import clock
 from tests.harness import ROOT
@@ -32,7 +32,7 @@ PASSWORD = "correct-horse-battery-staple"  # a throwaway test login
 ERROR = {"code": "transient", "message": "HTTP 503 from BrickLink", "at": "2026-11-23T10:00:00Z"}
 
 
-def outbox_row(no: str, status: str, *, attempt: int = 0, error=None) -> RefreshJob:
+def outbox_row(no: str, status: str, *, attempts: int = 0, error=None) -> RefreshJob:
     now = clock.now()
     return RefreshJob.objects.create(
         kind="part",
@@ -40,7 +40,7 @@ def outbox_row(no: str, status: str, *, attempt: int = 0, error=None) -> Refresh
         resource=f"part:{no}",
         status=status,
         priority=Priority.NORMAL,
-        attempt=attempt,
+        attempts=attempts,
         last_error=error,
         next_attempt_at=now,
         created_at=now,
@@ -57,8 +57,8 @@ def sent(monkeypatch):
     recorder is what its admin action calls."""
     published: list[tuple[int, int]] = []
     monkeypatch.setattr(
-        services,
-        "_publish",
+        catalog_work,
+        "publish_refresh",
         lambda job_id, priority, countdown=None: published.append((job_id, priority)),
     )
     return published
@@ -70,7 +70,7 @@ def test_an_operator_retries_a_failed_refresh_from_the_browser(
     if not Path(CHROMIUM).exists() or not shutil.which("chromium"):
         pytest.fail("Chromium is missing: `make test` installs it (apt-get install -y chromium)")
     django_user_model.objects.create_superuser("operator", "ops@example.com", PASSWORD)
-    failed = outbox_row("3001", JobStatus.FAILED, attempt=6, error=ERROR)
+    failed = outbox_row("3001", JobStatus.FAILED, attempts=6, error=ERROR)
     outbox_row("3003", JobStatus.SUCCEEDED)
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
 
@@ -104,7 +104,7 @@ def test_an_operator_retries_a_failed_refresh_from_the_browser(
                 has=page.locator(f"input.action-select[value='{failed.pk}']"),
             )
             expect(row.locator("td.field-status")).to_have_text("failed")
-            expect(row.locator("td.field-attempt")).to_have_text("6")
+            expect(row.locator("td.field-attempts")).to_have_text("6")
             row.locator("input.action-select").check()
             page.select_option("select[name=action]", "retry_now")
             page.click("button[name=index]")
@@ -114,7 +114,7 @@ def test_an_operator_retries_a_failed_refresh_from_the_browser(
                 "1 row(s) sent to the workers now."
             )
             expect(row.locator("td.field-status")).to_have_text("pending")
-            expect(row.locator("td.field-attempt")).to_have_text("0")
+            expect(row.locator("td.field-attempts")).to_have_text("0")
             page.screenshot(path=str(SCREENSHOT), full_page=True)
 
             # And the dashboard agrees: nothing failed, the row waits for a worker.
@@ -126,7 +126,7 @@ def test_an_operator_retries_a_failed_refresh_from_the_browser(
             browser.close()
 
     failed.refresh_from_db()
-    assert (failed.status, failed.attempt, failed.processed_at) == (JobStatus.PENDING, 0, None)
+    assert (failed.status, failed.attempts, failed.processed_at) == (JobStatus.PENDING, 0, None)
     assert failed.next_attempt_at <= clock.now()
     assert sent == [(failed.pk, Priority.NORMAL)]
     assert SCREENSHOT.stat().st_size > 10_000

@@ -10,6 +10,7 @@ from inventory.services import item_create
 from inventory.sync import sync_run
 from tests.factories import AccountFactory, MembershipFactory
 from tests.harness import SandboxProcess
+from tests.policies import set_policy
 
 BL = Provider.BRICKLINK
 BO = Provider.BRICKOWL
@@ -20,18 +21,18 @@ BO_KEY = SandboxProcess.BRICKOWL_KEY
 @pytest.fixture
 def no_publishing(monkeypatch):
     """These tests run syncs themselves."""
-    from inventory import tasks
+    from inventory import work as inventory_work
 
     sent = []
-    monkeypatch.setattr(tasks, "publish_sync", lambda *args, **kw: sent.append(args))
-    monkeypatch.setattr(tasks, "publish_sweep", lambda: None)
+    monkeypatch.setattr(inventory_work, "publish_sync", lambda *args, **kw: sent.append(args))
+    monkeypatch.setattr(inventory_work, "publish_sweep", lambda: None)
     return sent
 
 
 @pytest.fixture
 def store(bricklink_sandbox, db, settings):
     """An account connected to both sandbox stores, and how to look at them."""
-    settings.INVENTORY_SYNC_RETRY_JITTER_SECONDS = 0
+    set_policy(settings, "inventory_sync", retry_jitter_seconds=0)
     account = AccountFactory()
     owner = MembershipFactory(account=account, role="owner").user
     MarketplaceConnection.objects.create(

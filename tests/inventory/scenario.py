@@ -7,9 +7,10 @@ from collections import Counter
 from decimal import Decimal
 
 from core import clock
+from inventory.lots.bricklink import marked_item_id
+from inventory.lots.brickowl import external_item_id
 from inventory.models import InventoryItem, MarketplaceConnection, Provider, SyncState
 from inventory.services import item_archive, item_create, item_update
-from inventory.sync import marker_item_id, owl_item_id
 from tests.harness import SandboxProcess
 
 BL_KEY = SandboxProcess.BRICKLINK_CREDENTIALS["consumer_key"]
@@ -34,10 +35,10 @@ def connect(account):
 
 def stores(sandbox):
     bricklink = {
-        marker_item_id(lot["remarks"]): lot for lot in sandbox.inventory("bricklink", BL_KEY)
+        marked_item_id(lot["remarks"]): lot for lot in sandbox.inventory("bricklink", BL_KEY)
     }
     brickowl = {
-        owl_item_id(lot["external_lot_ids"].get("other")): lot
+        external_item_id(lot["external_lot_ids"].get("other")): lot
         for lot in sandbox.inventory("brickowl", BO_KEY)
     }
     return bricklink, brickowl
@@ -152,9 +153,9 @@ def duplicate_creates(ledger: list[dict]) -> dict[str, int]:
         lot = (provider, entry["lot_id"])
         if entry["op"] == "create" and isinstance(fields, dict):
             item = (
-                marker_item_id(fields.get("remarks"))
+                marked_item_id(fields.get("remarks"))
                 if provider == Provider.BRICKLINK
-                else owl_item_id(fields.get("external_id"))
+                else external_item_id(fields.get("external_id"))
             )
             if item is None:
                 continue

@@ -47,10 +47,10 @@ def published(monkeypatch):
     tests never reach the broker)."""
     calls = []
     monkeypatch.setattr(
-        "inventory.tasks.publish_sync",
+        "inventory.work.publish_sync",
         lambda item_id, provider, countdown=None: calls.append((item_id, provider)),
     )
-    monkeypatch.setattr("inventory.tasks.publish_sweep", lambda: calls.append("sweep"))
+    monkeypatch.setattr("inventory.work.publish_sweep", lambda: calls.append("sweep"))
     return calls
 
 

@@ -56,10 +56,10 @@ def responses(monkeypatch):
 def published(monkeypatch):
     calls = []
     monkeypatch.setattr(
-        "inventory.tasks.publish_sync",
+        "inventory.work.publish_sync",
         lambda item_id, provider, countdown=None: calls.append((item_id, provider)),
     )
-    monkeypatch.setattr("inventory.tasks.publish_sweep", lambda: calls.append("sweep"))
+    monkeypatch.setattr("inventory.work.publish_sweep", lambda: calls.append("sweep"))
     return calls
 
 

@@ -7,7 +7,8 @@ import time
 import pytest
 
 from inventory.models import InventoryItem
-from inventory.services import item_update, sync_sweep
+from inventory.services import item_update
+from inventory.work import sync_sweep
 from tests.factories import AccountFactory, MembershipFactory
 from tests.harness import wait_for
 from tests.inventory.scenario import (

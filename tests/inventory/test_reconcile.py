@@ -27,10 +27,13 @@ def synced(store):
 
 
 def lots_by_item(store):
-    from inventory.sync import marker_item_id, owl_item_id
+    from inventory.lots.bricklink import marked_item_id
+    from inventory.lots.brickowl import external_item_id
 
-    bricklink = {marker_item_id(lot["remarks"]): lot for lot in store.bricklink()}
-    brickowl = {owl_item_id(lot["external_lot_ids"].get("other")): lot for lot in store.brickowl()}
+    bricklink = {marked_item_id(lot["remarks"]): lot for lot in store.bricklink()}
+    brickowl = {
+        external_item_id(lot["external_lot_ids"].get("other")): lot for lot in store.brickowl()
+    }
     return bricklink, brickowl
 
 

@@ -9,10 +9,12 @@ from django.db import connection
 
 from core import clock
 from inventory.models import MarketplaceConnection, SyncState, SyncStatus
-from inventory.services import item_archive, item_sync_now, item_update, sync_sweep
+from inventory.services import item_archive, item_sync_now, item_update
 from inventory.sync import sync_run
+from inventory.work import sync_sweep
 from ratelimit.models import ConcurrencySlot
 from tests.inventory.conftest import BL, BL_KEY, BO
+from tests.policies import set_policy
 
 pytestmark = pytest.mark.usefixtures("no_publishing")
 
@@ -254,7 +256,7 @@ def test_a_refused_create_fails_at_once_with_the_marketplace_message(store):
 
 
 def test_transient_errors_retry_with_backoff_then_fail_and_sync_now_starts_over(store, settings):
-    settings.INVENTORY_SYNC_MAX_ATTEMPTS = 3
+    set_policy(settings, "inventory_sync", max_attempts=3)
     item = store.create()
     store.sandbox.control(faults=[{"provider": "bricklink", "error_500": 1}])
     delays = []
@@ -344,7 +346,7 @@ def test_sweeper_takes_back_a_dead_run_and_sends_due_syncs(store, fake_clock, no
 
     item = store.create()
     state = store.state(item, BL)
-    assert claim_sync(state.pk, fake_clock()) is not None  # a worker takes it and dies
+    assert claim_sync(state.pk) is not None  # a worker takes it and dies
     fake_clock.advance(seconds=200)
     no_publishing.clear()
     reclaimed, _ = sync_sweep()

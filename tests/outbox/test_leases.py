@@ -8,8 +8,9 @@ import pytest
 
 from core import clock
 from inventory.models import SyncState
-from inventory.sync import claim_sync, release_claim
+from inventory.sync import claim_sync
 from outbox import leases
+from outbox.claims import finish
 from tests.inventory.conftest import BL
 
 
@@ -17,13 +18,13 @@ from tests.inventory.conftest import BL
 def claimed(store, no_publishing):
     item = store.create()
     state = store.state(item, BL)
-    claim = claim_sync(state.pk, clock.now(), lease=30)
+    claim = claim_sync(state.pk, lease=30)
     assert claim is not None
     return claim
 
 
 def _lease(claim) -> timedelta:
-    return SyncState.objects.get(pk=claim.state_id).lease_expires_at - clock.now()
+    return SyncState.objects.get(pk=claim.pk).lease_expires_at - clock.now()
 
 
 def test_a_beat_renews_what_this_process_holds_and_nothing_else(fake_clock, claimed):
@@ -39,9 +40,9 @@ def test_a_beat_renews_what_this_process_holds_and_nothing_else(fake_clock, clai
 
 def test_a_lost_claim_is_not_renewed(claimed):
     with leases.lease_held(model=SyncState, token=claimed.token, seconds=30):
-        release_claim(claimed)  # taken away (reclaimed, or marked failed by an operator)
+        finish(claimed)  # taken away (reclaimed, or marked failed by an operator)
         assert leases.leases_renew() == 0
-    assert SyncState.objects.get(pk=claimed.state_id).lease_expires_at is None
+    assert SyncState.objects.get(pk=claimed.pk).lease_expires_at is None
 
 
 def test_the_heartbeat_keeps_a_short_lease_alive_while_held(
@@ -49,7 +50,7 @@ def test_the_heartbeat_keeps_a_short_lease_alive_while_held(
 ):
     monkeypatch.setitem(leases._state, "enabled", True)
     item = store.create()
-    claim = claim_sync(store.state(item, BL).pk, clock.now(), lease=0.6)
+    claim = claim_sync(store.state(item, BL).pk, lease=0.6)
     with leases.lease_held(model=SyncState, token=claim.token, seconds=0.6):
         time.sleep(1.5)  # five beats of 0.2 s; the lease alone would have run out at 0.6 s
         assert _lease(claim) > timedelta(seconds=0.2)

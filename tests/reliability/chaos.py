@@ -13,12 +13,14 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from catalog.domain import Resource
 from catalog.models import JobStatus, Kind, Priority, RefreshJob
-from catalog.services import Resource, refresh_drain, refresh_enqueue_many
+from catalog.services import refresh_drain, refresh_enqueue_many
 from inventory.models import InventoryItem, SyncState
-from inventory.services import sync_sweep
+from inventory.work import sync_sweep
 from tests.factories import AccountFactory, MembershipFactory
 from tests.inventory.scenario import connect, duplicate_creates, random_changes
+from tests.policies import set_policy
 
 # Short leases and retries, so a killed worker's rows come back in seconds, not minutes.
 FAST_RECOVERY = {
@@ -36,15 +38,34 @@ FAST_RECOVERY = {
     "INVENTORY_SYNC_MAX_ATTEMPTS": "40",
     "MARKETPLACE_READ_TIMEOUT": "2",
     "MARKETPLACE_DEADLINE": "4",
+    "OUTBOX_REDISPATCH_SECONDS": "5",
 }
 
 
 def apply_fast_recovery(settings) -> None:
     """The same values for this (the drain's and the sweeper's) process."""
-    for name, value in FAST_RECOVERY.items():
-        setattr(settings, name, float(value) if "." in value else int(value))
-    settings.CATALOG_REDISPATCH_SECONDS = 5
-    settings.INVENTORY_REDISPATCH_SECONDS = 5
+    for prefix, kind in (("CATALOG", "refresh"), ("INVENTORY_SYNC", "inventory_sync")):
+        set_policy(
+            settings,
+            kind,
+            **{
+                field: (int if field == "max_attempts" else float)(
+                    FAST_RECOVERY[f"{prefix}_{name}"]
+                )
+                for field, name in (
+                    ("lease_seconds", "LEASE_SECONDS"),
+                    ("retry_base_seconds", "RETRY_BASE_SECONDS"),
+                    ("retry_cap_seconds", "RETRY_CAP_SECONDS"),
+                    ("retry_jitter_seconds", "RETRY_JITTER_SECONDS"),
+                    ("max_attempts", "MAX_ATTEMPTS"),
+                )
+            },
+        )
+    settings.CATALOG_BREAKER_THRESHOLD = int(FAST_RECOVERY["CATALOG_BREAKER_THRESHOLD"])
+    settings.INVENTORY_SLOT_LEASE_SECONDS = int(FAST_RECOVERY["INVENTORY_SLOT_LEASE_SECONDS"])
+    settings.MARKETPLACE_READ_TIMEOUT = 2.0
+    settings.MARKETPLACE_DEADLINE = 4.0
+    settings.OUTBOX_REDISPATCH_SECONDS = 5
 
 
 def resources(catalog, count: int) -> list[Resource]:
@@ -78,7 +99,7 @@ def settle(predicate: Callable[[], bool], *, timeout: float, beat: float = 1.0) 
         if time.monotonic() - started > timeout:
             left = Counter(
                 RefreshJob.objects.exclude(status__in=["succeeded", "failed"]).values_list(
-                    "status", "attempt", "deferrals"
+                    "status", "attempts", "deferrals"
                 )
             )
             syncs = Counter(SyncState.objects.values_list("status", flat=True))

@@ -27,7 +27,7 @@ def main(count: int, changes: int, parts: int, port: int, timeout: float) -> dic
     from catalog.models import Kind, Part, PartColor, PriceGuide, Priority, RefreshJob
     from catalog.services import refresh_drain, refresh_enqueue_many
     from inventory.models import SyncState
-    from inventory.services import sync_sweep
+    from inventory.work import sync_sweep
     from marketplaces.sandbox.catalog import build_catalog
     from tests.factories import AccountFactory, MembershipFactory
     from tests.harness import SandboxProcess

@@ -8,10 +8,12 @@ import time
 import pytest
 from django.db import connection
 
-from catalog import services
+from catalog import work as catalog_work
+from catalog.domain import Resource
 from catalog.models import JobStatus, Kind, Part, PriceGuide, Priority, RefreshJob
-from catalog.services import Resource, refresh_drain, refresh_enqueue_many
+from catalog.services import refresh_drain, refresh_enqueue_many
 from catalog.tasks import process_refresh
+from catalog.work import REFRESHES
 from inventory.models import SyncState
 from inventory.services import item_create
 from inventory.tasks import sync_item
@@ -32,7 +34,7 @@ pytestmark = pytest.mark.worker
 
 def enqueue_quietly(monkeypatch, found):
     """Rows in PostgreSQL with no message sent (as if every publish had been lost)."""
-    monkeypatch.setattr(services, "_publish", lambda *args, **kw: None)
+    monkeypatch.setattr(catalog_work, "publish_refresh", lambda *args, **kw: None)
     created, _ = refresh_enqueue_many(resources=found, priority=Priority.NORMAL)
     monkeypatch.undo()
     return sorted(created.values())
@@ -175,9 +177,9 @@ def test_a_refresh_delivered_twice_calls_bricklink_once(worker, bricklink_sandbo
 def test_an_inventory_sync_delivered_twice_at_once_makes_one_lot(
     bricklink_sandbox, transactional_db, monkeypatch
 ):
-    from inventory import tasks
+    from inventory import work as inventory_work
 
-    monkeypatch.setattr(tasks, "publish_sync", lambda *args: None)
+    monkeypatch.setattr(inventory_work, "publish_sync", lambda *args: None)
     account = AccountFactory()
     connect(account)
     actor = MembershipFactory(account=account, role="owner").user
@@ -242,7 +244,7 @@ def test_cold_stop_is_recovered_later_and_completes_once(
     start_worker(env=FAST_RECOVERY)
     settle(outbox_settled, timeout=60)
     job = RefreshJob.objects.get(pk=job_id)
-    assert (job.status, job.attempt) == ("succeeded", 1)  # the lost run counted once
+    assert (job.status, job.attempts) == ("succeeded", 1)  # the lost run counted once
     # The call the dead worker made, and the one that completed it: no third.
     assert bricklink_sandbox.calls()["by_resource"]["GET /bricklink/items/PART/3001"] == 2
 
@@ -258,11 +260,11 @@ def test_a_poison_refresh_ends_failed_after_its_attempts_without_a_hot_loop(
     wait_for(lambda: RefreshJob.objects.get(pk=job_id).status == JobStatus.FAILED, timeout=90)
     took = time.monotonic() - started
     job = RefreshJob.objects.get(pk=job_id)
-    attempts = settings.CATALOG_MAX_ATTEMPTS
-    assert job.attempt == attempts
+    attempts = REFRESHES.policy.retry.max_attempts
+    assert job.attempts == attempts
     assert job.last_error["code"] == "transient"
     time.sleep(1.5)  # nothing calls again once it has failed
     calls = bricklink_sandbox.calls()["by_resource"]["GET /bricklink/items/PART/3001"]
     assert calls == attempts  # one per attempt, no hot loop
     # The backoff (1 s, 2 s, 4 s, ...) was waited out between attempts, not skipped.
-    assert took >= sum(settings.CATALOG_RETRY_BASE_SECONDS * 2**n for n in range(attempts - 1))
+    assert took >= sum(REFRESHES.policy.retry.base_seconds * 2**n for n in range(attempts - 1))

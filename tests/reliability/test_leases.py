@@ -14,8 +14,9 @@ from collections import Counter
 
 import pytest
 
+from catalog.domain import Resource
 from catalog.models import JobStatus, Kind, Priority, RefreshJob
-from catalog.services import Resource, refresh_enqueue_many
+from catalog.services import refresh_enqueue_many
 from core.services import periodic_schedules_sync
 from inventory.models import SyncState
 from inventory.services import item_create
@@ -93,7 +94,7 @@ def test_a_live_call_longer_than_its_lease_is_never_taken_from_its_worker(
     assert len(sweeps) >= 8  # the sweep really ran while the calls were out
     assert all(reclaimed == 0 for done in sweeps for reclaimed, _ in done.values())
     job = RefreshJob.objects.get()
-    assert (job.status, job.attempt, job.last_error) == ("succeeded", 0, None)
+    assert (job.status, job.attempts, job.last_error) == ("succeeded", 0, None)
     assert _refresh_calls(sandbox) == {"GET /bricklink/items/PART/3001": 1}
     assert state.get().attempts == 0
     ledger = [entry["op"] for entry in sandbox.ledger() if entry["provider"] == "bricklink"]
@@ -106,8 +107,7 @@ FAST_LEASES = {
     "INVENTORY_SYNC_LEASE_SECONDS": "3",
     "CATALOG_LEASE_SECONDS": "3",
     "INVENTORY_SLOT_LEASE_SECONDS": "3",
-    "INVENTORY_REDISPATCH_SECONDS": "3",
-    "CATALOG_REDISPATCH_SECONDS": "3",
+    "OUTBOX_REDISPATCH_SECONDS": "3",
 }
 
 
@@ -173,7 +173,7 @@ def test_a_killed_worker_group_loses_nothing_and_its_work_is_done_once_after_a_r
                 )
             ) + list(
                 RefreshJob.objects.exclude(status=JobStatus.SUCCEEDED).values(
-                    "id", "status", "attempt", "next_attempt_at", "dispatched_at", "last_error"
+                    "id", "status", "attempts", "next_attempt_at", "dispatched_at", "last_error"
                 )
             )
             raise AssertionError(f"{exc}: left {left}") from None

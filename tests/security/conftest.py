@@ -82,13 +82,13 @@ def make_catalog() -> None:
 @pytest.fixture
 def no_publishing(monkeypatch):
     """Nothing reaches the broker: these tests look at the API, not the workers."""
-    from catalog import services as catalog_services
-    from inventory import tasks
+    from catalog import work as catalog_work
+    from inventory import work as inventory_work
 
     sent: list = []
-    monkeypatch.setattr(tasks, "publish_sync", lambda *args, **kw: sent.append(args))
-    monkeypatch.setattr(tasks, "publish_sweep", lambda: None)
-    monkeypatch.setattr(catalog_services, "_publish", lambda *args, **kw: sent.append(args))
+    monkeypatch.setattr(inventory_work, "publish_sync", lambda *args, **kw: sent.append(args))
+    monkeypatch.setattr(inventory_work, "publish_sweep", lambda: None)
+    monkeypatch.setattr(catalog_work, "publish_refresh", lambda *args, **kw: sent.append(args))
     return sent
 
 

@@ -119,7 +119,7 @@ def test_refresh_requests_cannot_choose_their_priority_status_or_id(tenants):
         "status": "succeeded",
         "outbox_id": 5,
         "id": 5,
-        "attempt": 99,
+        "attempts": 99,
         "next_attempt_at": "2999-01-01T00:00:00Z",
     }
     single = caller.post(
@@ -136,6 +136,6 @@ def test_refresh_requests_cannot_choose_their_priority_status_or_id(tenants):
     for job in RefreshJob.objects.filter(no__in=["3002", "3003"]):
         assert job.priority == Priority.HIGH
         assert job.status == "pending"
-        assert job.attempt == 0
+        assert job.attempts == 0
         assert job.next_attempt_at < datetime(2999, 1, 1, tzinfo=UTC)
     assert RefreshJob.objects.filter(no__in=["3002", "3003"]).count() == 2

@@ -20,8 +20,9 @@ from django.test import Client
 from django.urls import NoReverseMatch, reverse
 from kombu.messaging import Producer
 
+from catalog.domain import Resource
 from catalog.models import Kind, Priority, RefreshJob
-from catalog.services import Resource, refresh_enqueue, refresh_process
+from catalog.services import refresh_enqueue, refresh_process
 from inventory.models import MarketplaceConnection, SyncState
 from inventory.sync import sync_run
 from marketplaces.bricklink import BrickLinkClient, Credentials

@@ -18,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--account-name", default="Demo Brick Store")
 
     def handle(self, *args, username, password, account_name, **options):
-        if settings.SETTINGS_MODULE.endswith(".production"):
+        if settings.PRODUCTION:
             raise CommandError(
                 "Refusing to create a demo account with a known password in production."
             )

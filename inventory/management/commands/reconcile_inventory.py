@@ -4,8 +4,8 @@ from tqdm import tqdm
 from accounts.models import Account
 from inventory.models import Provider
 from inventory.reconcile import reconcile_account
-from inventory.sync import Deferred
 from marketplaces.errors import MarketplaceError
+from ratelimit.budget import MustWait
 
 
 class Command(BaseCommand):
@@ -37,7 +37,7 @@ class Command(BaseCommand):
                     progress=progress,
                     run_syncs=True,
                 )
-            except Deferred as wait:
+            except MustWait as wait:
                 raise CommandError(
                     f"the marketplace's limit is reached ({wait.reason}); try again in "
                     f"{wait.wait:.0f} s"

@@ -1,0 +1,107 @@
+"""What the two marketplaces' lot modules share: the gate every call goes through, and the
+step's fenced writes (a run writes only while its claim holds the sync state)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+from core import clock
+from marketplaces.errors import MarketplaceError, RateLimited
+from outbox.claims import Claim, held
+from ratelimit.budget import CallBudget, MustWait, Seats
+from ratelimit.services import rate_limit_exhaust_until
+
+from ..models import Provider
+
+LIMITS = {Provider.BRICKLINK: "bricklink:account", Provider.BRICKOWL: "brickowl:account"}
+
+
+class Unmappable(Exception):
+    """The item cannot exist on this marketplace (no BrickOwl id for the part or color)."""
+
+
+class LostClaim(Exception):
+    """Another run took this sync over (our lease expired): stop without writing."""
+
+
+class LotVanished(Exception):
+    """The lot was deleted under us: start over from the item."""
+
+
+class Gate:
+    """Every call of one run goes through here: the limit (paid for a whole step at a time,
+    :mod:`ratelimit.budget`), a BrickLink seat, a count of the calls made, and a
+    marketplace 429 turned into a stop for the whole account."""
+
+    def __init__(
+        self,
+        provider: str,
+        key: int | str,
+        *,
+        limit: str | None = None,
+        held_calls: int = 0,
+        usable_at=None,
+    ) -> None:
+        self.provider = provider
+        self.key = str(key)
+        self.limit = limit or LIMITS[provider]
+        seats = None
+        if provider == Provider.BRICKLINK:
+            seats = Seats(
+                name="bricklink:in-flight",
+                key=self.key,
+                size=settings.INVENTORY_BRICKLINK_MAX_IN_FLIGHT,
+                lease_seconds=settings.INVENTORY_SLOT_LEASE_SECONDS,
+            )
+        self.budget = CallBudget(
+            limits=[(self.limit, self.key)], held=held_calls, usable_at=usable_at, seats=seats
+        )
+
+    @property
+    def calls(self) -> int:
+        return self.budget.calls
+
+    def reserve(self, count: int) -> None:
+        """Pay for the step's next ``count`` calls before making the first."""
+        self.budget.reserve(count)
+
+    @contextmanager
+    def call(self) -> Iterator[None]:
+        with self.budget.call():
+            try:
+                yield
+            except RateLimited as exc:
+                # The marketplace said stop: stop every worker of this account, not just this.
+                rate_limit_exhaust_until(name=self.limit, key=self.key, retry_after=exc.retry_after)
+                raise MustWait(exc.retry_after, f"{self.provider} 429") from None
+
+
+@dataclass(frozen=True)
+class Step:
+    """A sync run's writes to its state, fenced by its claim."""
+
+    claim: Claim
+
+    def save(self, **fields: Any) -> None:
+        if not held(self.claim).update(updated_at=clock.now(), **fields):
+            raise LostClaim
+
+    @contextmanager
+    def mutation(self) -> Iterator[None]:
+        """Mark the state in doubt before a call that changes the lot; clear it only when the
+        answer is definite (success, or a failure that cannot have applied anything)."""
+        self.save(in_doubt=True)
+        try:
+            yield
+        except MarketplaceError as exc:
+            if not exc.ambiguous:
+                self.save(in_doubt=False)
+            raise
+        except MustWait:
+            self.save(in_doubt=False)  # refused before calling
+            raise

@@ -1,0 +1,196 @@
+"""Our items as BrickLink lots.
+
+BrickLink has no external id, and a quantity PUT is a **delta**: replaying one doubles stock
+(docs/marketplaces.md). So ours carry a marker, ``[brickops:ID]``, in the private remarks
+(after the seller's location), and the sync works from the lot as BrickLink last *confirmed*
+it: before every change the state is marked in doubt, a definite answer clears it, and after
+an ambiguous one the next run re-reads the lot (or finds it by its marker) and recomputes --
+it never replays.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import suppress
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from marketplaces.bricklink import BrickLinkClient, Lot, NewLot
+from marketplaces.errors import NotFound
+
+from ..models import InventoryItem, SyncState
+from .base import Gate, LotVanished, Step
+
+MARKER = re.compile(r"\[brickops:(\d+)\]")
+CONDITION = {"new": "N", "used": "U"}
+
+
+def marker(item_id: int) -> str:
+    return f"[brickops:{item_id}]"
+
+
+def remarks_for(item: InventoryItem) -> str:
+    """BrickLink's private remarks: the seller's location, then our marker."""
+    return f"{item.location} {marker(item.id)}".strip()[:255]
+
+
+def marked_item_id(remarks: str) -> int | None:
+    """The item a lot is ours for, from the marker in its remarks (None: the seller's)."""
+    found = MARKER.search(remarks or "")
+    return int(found.group(1)) if found else None
+
+
+def confirmed_of(lot: Lot) -> dict[str, Any]:
+    """What a sync state keeps of a lot BrickLink answered with."""
+    return {
+        "item_no": lot.item_no,
+        "color_id": lot.color_id,
+        "new_or_used": lot.new_or_used,
+        "quantity": lot.quantity,
+        "unit_price": str(lot.unit_price),
+        "description": lot.description,
+        "remarks": lot.remarks,
+    }
+
+
+def same_identity(confirmed: dict[str, Any] | None, item: InventoryItem) -> bool:
+    """Part, color and condition: what a PUT cannot change."""
+    return bool(confirmed) and (
+        confirmed["item_no"] == item.part_number
+        and confirmed["color_id"] == item.color_id
+        and confirmed["new_or_used"] == CONDITION[item.condition]
+    )
+
+
+@dataclass(frozen=True)
+class Update:
+    quantity_delta: int
+    unit_price: Decimal | None
+    remarks: str | None
+
+
+def update_for(item: InventoryItem, confirmed: dict[str, Any]) -> Update | None:
+    """What a PUT must send to make the confirmed lot the item; None when nothing differs."""
+    delta = item.listed_quantity - confirmed["quantity"]
+    price = None if Decimal(confirmed["unit_price"]) == item.price else item.price
+    remarks = remarks_for(item)
+    remarks_change = None if confirmed["remarks"] == remarks else remarks
+    same_notes = confirmed["description"] == item.notes
+    if not delta and price is None and remarks_change is None and same_notes:
+        return None
+    return Update(delta, price, remarks_change)
+
+
+def matches(item: InventoryItem, confirmed: dict[str, Any] | None) -> bool:
+    """The lot is the item as it should be listed (an unlisted item matches no lot)."""
+    return (
+        item.listed_quantity > 0
+        and same_identity(confirmed, item)
+        and update_for(item, confirmed) is None
+    )
+
+
+def calls_needed(item: InventoryItem, lot_id: str, confirmed: dict[str, Any] | None) -> int:
+    """The calls that make the lot the item: a delete, a create or a PUT (never more than 2)."""
+    wanted, calls = item.listed_quantity, 0
+    if lot_id and (wanted <= 0 or not same_identity(confirmed, item)):
+        lot_id, calls = "", 1
+    if wanted > 0 and (not lot_id or update_for(item, confirmed) is not None):
+        calls += 1
+    return calls
+
+
+def delete(client: BrickLinkClient, inventory_id: int) -> None:
+    with suppress(NotFound):  # already gone: that is what we wanted
+        client.inventory_delete(inventory_id)
+
+
+def converge(
+    client: BrickLinkClient, item: InventoryItem, state: SyncState, step: Step, gate: Gate
+) -> None:
+    """Make the lot the item, from what BrickLink last confirmed (re-read first when in
+    doubt). Raises :class:`LotVanished` when the lot was deleted under us."""
+    lot_id, confirmed = state.lot_id, state.confirmed
+    if state.in_doubt:
+        lot_id, confirmed = _re_read(client, item, lot_id, confirmed, step, gate)
+
+    gate.reserve(calls_needed(item, lot_id, confirmed))
+    wanted = item.listed_quantity
+    if lot_id and (wanted <= 0 or not same_identity(confirmed, item)):
+        # Gone from sale, or part/color/condition changed (a PUT cannot): remove the lot.
+        with step.mutation(), gate.call():
+            delete(client, int(lot_id))
+        lot_id, confirmed = "", None
+        step.save(lot_id="", confirmed=None, in_doubt=False)
+    if wanted <= 0:
+        return
+    if not lot_id:
+        new = NewLot(
+            item_no=item.part_number,
+            color_id=item.color_id,
+            quantity=wanted,
+            new_or_used=CONDITION[item.condition],
+            unit_price=item.price,
+            description=item.notes,
+            remarks=remarks_for(item),
+        )
+        with step.mutation(), gate.call():
+            lot = client.inventory_create(new)
+        step.save(lot_id=str(lot.inventory_id), confirmed=confirmed_of(lot), in_doubt=False)
+        return
+    update = update_for(item, confirmed)
+    if update is None:
+        return
+    with step.mutation(), gate.call():
+        try:
+            lot = client.inventory_update(
+                int(lot_id),
+                description=item.notes,
+                quantity_delta=update.quantity_delta,
+                unit_price=update.unit_price,
+                remarks=update.remarks,
+            )
+        except NotFound:
+            step.save(lot_id="", confirmed=None, in_doubt=False)
+            raise LotVanished from None
+    step.save(confirmed=confirmed_of(lot), in_doubt=False)
+
+
+def _re_read(
+    client: BrickLinkClient,
+    item: InventoryItem,
+    lot_id: str,
+    confirmed: dict[str, Any] | None,
+    step: Step,
+    gate: Gate,
+) -> tuple[str, dict[str, Any] | None]:
+    """A change may have landed unanswered: read the lot again, or find it by our marker.
+    The re-read and the change it most likely leads to are paid for together."""
+    gate.reserve(1 + calls_needed(item, lot_id, confirmed))
+    lots: list[Lot] = []
+    with gate.call():
+        if lot_id:
+            try:
+                confirmed = confirmed_of(client.inventory_get(int(lot_id)))
+            except NotFound:
+                lot_id, confirmed = "", None
+        else:
+            lots = client.inventory_list()
+    extras: list[Lot] = []
+    if not lot_id:
+        mine = [lot for lot in lots if marked_item_id(lot.remarks) == item.id]
+        confirmed = None
+        if mine:
+            lot_id, confirmed = str(mine[0].inventory_id), confirmed_of(mine[0])
+        extras = mine[1:]  # a create that landed twice: keep one
+    # What the re-read learnt is kept whatever comes next (in doubt while duplicates are left
+    # to remove, so a run that must wait first looks again).
+    step.save(lot_id=lot_id, confirmed=confirmed, in_doubt=bool(extras))
+    if extras:
+        gate.reserve(len(extras) + calls_needed(item, lot_id, confirmed))
+        for extra in extras:
+            with gate.call():
+                delete(client, extra.inventory_id)
+        step.save(in_doubt=False)
+    return lot_id, confirmed
