@@ -332,6 +332,15 @@ class SandboxProcess:
         """Change a store behind the API's back (drift): not counted, not in the ledger."""
         return self._request("POST", "/_inventory", json=body)
 
+    def order_change(self, **body) -> dict:
+        """POST /_orders: place, add to, change the status of, cancel or file an order, as the
+        buyer or the marketplace would (marketplaces/sandbox/order_control.py)."""
+        return self._request("POST", "/_orders", json=body)
+
+    def orders(self, provider: str, account: str) -> dict:
+        """GET /_orders: a store's orders with their items, unread notifications and pushes."""
+        return self._request("GET", "/_orders", params={"provider": provider, "account": account})
+
     def log_tail(self, lines: int = 40) -> str:
         if not self.log_path.exists():
             return ""

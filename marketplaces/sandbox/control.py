@@ -1,4 +1,5 @@
-"""The sandbox's own endpoints: ``/_control``, ``/_calls``, ``/_ledger`` and ``/_inventory``.
+"""The sandbox's own endpoints: ``/_control``, ``/_calls``, ``/_ledger`` and ``/_inventory``
+(``/_orders`` is in ``order_control``).
 
 They are never counted, never faulted and need no credentials: they are how tests set the
 scene and check what really happened behind a client's back. A control request is validated
@@ -11,15 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 from marketplaces.sandbox import bricklink, brickowl
-from marketplaces.sandbox.state import (
-    BRICKLINK,
-    BRICKOWL,
-    ERROR_MODES,
-    ControlError,
-    ControlNotFound,
-    SandboxState,
-    parse_fault_rule,
-)
+from marketplaces.sandbox.accounts import BRICKLINK, BRICKOWL
+from marketplaces.sandbox.errors import ControlError, ControlNotFound
+from marketplaces.sandbox.faults import parse_fault_rule
+from marketplaces.sandbox.state import ERROR_MODES, SandboxState
 
 _CREDENTIAL_KEYS = ("consumer_key", "consumer_secret", "token_value", "token_secret")
 
@@ -91,6 +87,39 @@ def _brickowl_keys(raw: Any) -> Change:
     return apply
 
 
+def _push_urls(raw: Any) -> Change:
+    """Where each account's order pushes go (account key -> URL; null or "" forgets one).
+    Kept like the accounts added here: until the next reset."""
+    if not isinstance(raw, dict):
+        raise ControlError('push_urls must be {"<account key>": "http://...", ...}')
+    for key, url in raw.items():
+        if url in (None, ""):
+            continue
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise ControlError(f"the push URL of {key!r} must be an http(s) URL, not {url!r}")
+
+    def apply(state: SandboxState) -> None:
+        for key, url in raw.items():
+            if url:
+                state.push_urls[key] = url
+            else:
+                state.push_urls.pop(key, None)
+
+    return apply
+
+
+def _push_enabled(raw: Any) -> Change:
+    if not isinstance(raw, bool):
+        raise ControlError("push_enabled must be true or false")
+    return _setting("push_enabled", raw)
+
+
+def _push_drop_rate(raw: Any) -> Change:
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not 0 <= raw <= 1:
+        raise ControlError(f"push_drop_rate is a probability (0..1), not {raw!r}")
+    return _setting("push_drop_rate", float(raw))
+
+
 def _error_mode(raw: Any) -> Change:
     mode = str(raw) if isinstance(raw, int | str) and not isinstance(raw, bool) else None
     if mode not in ERROR_MODES:
@@ -123,6 +152,9 @@ _PARSERS: dict[str, Callable[[Any], Change]] = {
     ),
     "bricklink_credentials": _credentials,
     "brickowl_keys": _brickowl_keys,
+    "push_urls": _push_urls,
+    "push_enabled": _push_enabled,
+    "push_drop_rate": _push_drop_rate,
 }
 
 
@@ -166,7 +198,7 @@ def ledger(state: SandboxState, query: dict[str, str]) -> list[dict]:
 # --- /_inventory ---------------------------------------------------------------------------
 
 
-def _store(state: SandboxState, provider: Any, account: Any):
+def store_of(state: SandboxState, provider: Any, account: Any):
     stores = {BRICKLINK: state.bricklink_accounts, BRICKOWL: state.brickowl_accounts}
     if provider not in stores:
         raise ControlError("provider must be bricklink or brickowl")
@@ -179,7 +211,7 @@ def _store(state: SandboxState, provider: Any, account: Any):
 def inventory(state: SandboxState, provider: str | None, account: str | None) -> list[dict]:
     """A store's lots, in the API's own shape."""
     with state.lock:
-        store = _store(state, provider, account)
+        store = store_of(state, provider, account)
         if provider == BRICKLINK:
             return [store.lots[key] for key in sorted(store.lots)]
         return [store.lots[key] for key in sorted(store.lots, key=int)]
@@ -201,7 +233,7 @@ def inventory_change(state: SandboxState, body: Any) -> dict[str, Any]:
     if not isinstance(lot_fields, dict):
         raise ControlError("lot must be an object")
     with state.lock:
-        store = _store(state, body.get("provider"), body.get("account"))
+        store = store_of(state, body.get("provider"), body.get("account"))
         try:
             if body["provider"] == BRICKLINK:
                 return _bricklink_change(state, store, op, body.get("lot_id"), lot_fields)
@@ -250,6 +282,6 @@ def _brickowl_change(state, store, op: str, lot_id: Any, fields: dict) -> dict:
     form.pop("qty", None)
     changes = brickowl.lot_changes(lot, form)
     if "external_id" in form:
-        changes["external_lot_ids"] = {"other": form["external_id"]} if form["external_id"] else {}
+        changes["external_lot_ids"] = brickowl.external_ids(form["external_id"])
     lot.update(changes)
     return {"lot": lot}

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from oauthlib.oauth1 import RequestValidator, SignatureOnlyEndpoint
 from oauthlib.oauth1.rfc5849 import SIGNATURE_HMAC_SHA1, errors
 
-from marketplaces.sandbox.state import TIMESTAMP_WINDOW_SECONDS, BrickLinkAccount
+from marketplaces.sandbox.accounts import TIMESTAMP_WINDOW_SECONDS, BrickLinkAccount
 
 _DUMMY_SECRET = "sandbox-dummy-secret"  # noqa: S105 - signs nothing, only keeps timing even
 

@@ -19,16 +19,12 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Protocol
 
-from marketplaces.sandbox import control
+from marketplaces.sandbox import control, order_control
 from marketplaces.sandbox.bricklink import BrickLinkApi
 from marketplaces.sandbox.brickowl import BrickOwlApi
-from marketplaces.sandbox.state import (
-    APPLY_THEN_TIMEOUT,
-    HANG,
-    ControlError,
-    SandboxState,
-    Settings,
-)
+from marketplaces.sandbox.errors import ControlError
+from marketplaces.sandbox.faults import APPLY_THEN_TIMEOUT, HANG
+from marketplaces.sandbox.state import SandboxState, Settings
 from marketplaces.sandbox.wire import (
     ApiRequest,
     Response,
@@ -42,7 +38,7 @@ logger = logging.getLogger(__name__)
 
 # Faults answered at once, instead of the real answer (nothing is applied).
 IMMEDIATE_FAULTS = frozenset({"error_500", "html_503", "malformed_json", "http_429"})
-CONTROL_PATHS = frozenset({"/_control", "/_calls", "/_ledger", "/_inventory"})
+CONTROL_PATHS = frozenset({"/_control", "/_calls", "/_ledger", "/_inventory", "/_orders"})
 
 
 class Provider(Protocol):
@@ -211,13 +207,15 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         try:
             if self.command == "GET":
                 return json_response(200, self._control_get(path, params))
-            if self.command == "POST" and path in ("/_control", "/_inventory"):
+            if self.command == "POST" and path in ("/_control", "/_inventory", "/_orders"):
                 try:
                     payload = json.loads(body or b"{}")
                 except ValueError as exc:
                     raise ControlError(f"the body is not valid JSON: {exc}") from exc
                 if path == "/_control":
                     return json_response(200, control.control(state, payload))
+                if path == "/_orders":
+                    return json_response(200, order_control.order_change(state, payload))
                 return json_response(200, control.inventory_change(state, payload))
         except ControlError as error:
             return json_response(error.status, {"error": str(error)})
@@ -231,6 +229,8 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             return control.ledger(state, params)
         if path == "/_inventory":
             return control.inventory(state, params.get("provider"), params.get("account"))
+        if path == "/_orders":
+            return order_control.orders(state, params.get("provider"), params.get("account"))
         return control.current_config(state)
 
 

@@ -8,8 +8,10 @@ import signal
 
 from django.core.management.base import BaseCommand, CommandError
 
+from marketplaces.sandbox.errors import ControlError
+from marketplaces.sandbox.faults import parse_fault_rule
 from marketplaces.sandbox.server import banner, make_server
-from marketplaces.sandbox.state import ControlError, Settings, parse_fault_rule
+from marketplaces.sandbox.state import Settings
 
 
 def _env_int(name: str, default: int | None) -> int | None:

@@ -1,0 +1,15 @@
+"""The BrickOwl client: every group of endpoints in one object."""
+
+from __future__ import annotations
+
+from .catalog import CatalogCalls
+from .inventory import InventoryCalls
+from .orders import OrderCalls
+
+
+class BrickOwlClient(CatalogCalls, InventoryCalls, OrderCalls):
+    """BrickOwl API v1 for one API key (:meth:`platform` for the catalog's).
+
+    A new group of endpoints is a module of its own with a :class:`~.base.BrickOwlBase`
+    subclass, added to the bases here.
+    """
