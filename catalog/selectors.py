@@ -1,6 +1,8 @@
 """Reads of the catalog, with no side effect: a resource's stored data, the state of its
-refresh, whether BrickLink said the part does not exist, the reference lists. The API's
-envelope, whose read may queue a refresh, is :mod:`catalog.services.reads`."""
+refresh, whether BrickLink said the part does not exist, the reference lists, and how the
+refresh outbox, its drain and its circuit breaker stand (what the admin's queue dashboard and
+/metrics show). The API's envelope, whose read may queue a refresh, is
+:mod:`catalog.services.reads`."""
 
 from __future__ import annotations
 
@@ -10,13 +12,16 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import OuterRef, Subquery
+from django.db.models import Max, Min, OuterRef, Subquery
+
+from ratelimit.models import CircuitBreaker
 
 from .domain import Resource
 from .models import (
     ACTIVE_STATUSES,
     Category,
     Color,
+    DrainRun,
     JobStatus,
     Kind,
     MissingPart,
@@ -160,3 +165,33 @@ def part_missing(no: str, now: datetime) -> bool:
 
 def refresh_active(resource: Resource) -> bool:
     return RefreshJob.objects.filter(resource=resource.key, status__in=ACTIVE_STATUSES).exists()
+
+
+# --- the refresh outbox, as operators see it ---------------------------------------------------
+
+
+def refresh_oldest_pending_at() -> datetime | None:
+    """When the oldest pending refresh was queued; None when none is pending."""
+    pending = RefreshJob.objects.filter(status=JobStatus.PENDING)
+    return pending.aggregate(at=Min("created_at"))["at"]
+
+
+def refresh_finished_count(*, status: str, since: datetime) -> int:
+    """Refreshes that ended ``status`` (succeeded or failed) since ``since``."""
+    return RefreshJob.objects.filter(status=status, processed_at__gte=since).count()
+
+
+def drain_run_list(*, limit: int) -> list[DrainRun]:
+    """The last ``limit`` drain runs, newest first."""
+    return list(DrainRun.objects.order_by("-started_at")[:limit])
+
+
+def drain_last_finished_at() -> datetime | None:
+    """When a drain last finished; None before the first."""
+    return DrainRun.objects.aggregate(at=Max("finished_at"))["at"]
+
+
+def breaker_list() -> list[CircuitBreaker]:
+    """Every circuit breaker that has a row, by name. A breaker gets its row when it first
+    counts a failure: the catalog's (``catalog.domain.BREAKER``) has none before."""
+    return list(CircuitBreaker.objects.order_by("name"))

@@ -1,28 +1,41 @@
-"""What the queue dashboard shows: the refresh outbox, the quota, the breakers, the drain and the
-inventory syncs, read in a handful of aggregate queries (fast on a million outbox rows: each
-query is a GROUP BY or an index range, never a row-by-row walk)."""
+"""What the queue dashboard shows: every kind of background work (refreshes, inventory syncs...),
+the refresh outbox in detail, the quota, the breakers, the drain and the inventory syncs per
+marketplace. Every figure comes from a selector /metrics reads too (outbox/selectors.py,
+catalog/selectors.py, ratelimit/selectors.py), so the two agree; each query is one GROUP BY
+pass or an index range, never a row-by-row walk."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Min
-
-from catalog.models import DrainRun, JobStatus, RefreshJob
+from catalog.models import DrainRun, JobStatus
+from catalog.selectors import (
+    breaker_list,
+    drain_last_finished_at,
+    drain_run_list,
+    refresh_finished_count,
+    refresh_oldest_pending_at,
+)
+from catalog.work import REFRESHES
 from core import clock
-from inventory.models import SyncState, SyncStatus
+from inventory.work import SYNCS
+from outbox.selectors import WorkFigures, overdue_before, work_overview
 from ratelimit.models import CircuitBreaker
 from ratelimit.selectors import LimitStatus, rate_limit_status
+
+# overdue_before: the refresh outbox's "overdue" filter (catalog/admin.py) reads it here.
+__all__ = ["QueueOverview", "overdue_before", "queue_overview", "seconds_since"]
 
 
 @dataclass(frozen=True)
 class QueueOverview:
     now: datetime
+    work: dict[str, WorkFigures]  # kind of work -> its figures, every kind registered
     statuses: list[str]
     kinds: list[str]
-    counts: dict[str, dict[str, int]]  # kind -> status -> rows
-    totals: dict[str, int]  # status -> rows
+    counts: dict[str, dict[str, int]]  # refresh kind -> status -> rows (kinds with rows)
+    totals: dict[str, int]  # status -> refreshes
     oldest_pending_seconds: float | None
     overdue: int
     succeeded_last_hour: int
@@ -34,45 +47,33 @@ class QueueOverview:
     syncs: dict[str, dict[str, int]]  # provider -> status -> states
 
 
-def overdue_before(now: datetime) -> datetime:
-    """A pending row due before this has waited too long for a worker."""
-    return now - timedelta(minutes=5)
+def seconds_since(now: datetime, then: datetime | None) -> float | None:
+    return (now - then).total_seconds() if then else None
 
 
 def queue_overview(*, drain_runs: int = 10) -> QueueOverview:
     now = clock.now()
-    statuses = [status.value for status in JobStatus]
-    counts: dict[str, dict[str, int]] = {}
-    totals = dict.fromkeys(statuses, 0)
-    by_kind = RefreshJob.objects.order_by().values_list("kind", "status").annotate(n=Count("id"))
-    for kind, status, n in by_kind:
-        counts.setdefault(kind, dict.fromkeys(statuses, 0))[status] = n
-        totals[status] += n
-    pending = RefreshJob.objects.filter(status=JobStatus.PENDING)
-    oldest = pending.aggregate(at=Min("created_at"))["at"]
-    finished = RefreshJob.objects.filter(processed_at__gte=now - timedelta(days=1))
-    syncs: dict[str, dict[str, int]] = {}
-    for provider, status, n in (
-        SyncState.objects.order_by().values_list("provider", "status").annotate(n=Count("id"))
-    ):
-        syncs.setdefault(provider, dict.fromkeys(SyncStatus.values, 0))[status] = n
-    runs = list(DrainRun.objects.order_by("-started_at")[:drain_runs])
-    last_finished = next((run.finished_at for run in runs if run.finished_at), None)
+    # Refreshes split by their kind (part, part_colors, price_guide), syncs by marketplace.
+    work = work_overview(now=now, split_by={REFRESHES.kind: "kind", SYNCS.kind: "provider"})
+    refreshes = work[REFRESHES.kind]
     return QueueOverview(
         now=now,
-        statuses=statuses,
-        kinds=sorted(counts),
-        counts=counts,
-        totals=totals,
-        oldest_pending_seconds=(now - oldest).total_seconds() if oldest else None,
-        overdue=pending.filter(next_attempt_at__lt=overdue_before(now)).count(),
-        succeeded_last_hour=finished.filter(
-            status=JobStatus.SUCCEEDED, processed_at__gte=now - timedelta(hours=1)
-        ).count(),
-        failed_last_day=finished.filter(status=JobStatus.FAILED).count(),
+        work=work,
+        statuses=list(refreshes.statuses),
+        kinds=sorted(refreshes.split),
+        counts=dict(sorted(refreshes.split.items())),
+        totals=refreshes.statuses,
+        oldest_pending_seconds=seconds_since(now, refresh_oldest_pending_at()),
+        overdue=refreshes.overdue,
+        succeeded_last_hour=refresh_finished_count(
+            status=JobStatus.SUCCEEDED, since=now - timedelta(hours=1)
+        ),
+        failed_last_day=refresh_finished_count(
+            status=JobStatus.FAILED, since=now - timedelta(days=1)
+        ),
         limits=rate_limit_status(),
-        breakers=list(CircuitBreaker.objects.order_by("name")),
-        drain_runs=runs,
-        seconds_since_drain=(now - last_finished).total_seconds() if last_finished else None,
-        syncs=syncs,
+        breakers=breaker_list(),
+        drain_runs=drain_run_list(limit=drain_runs),
+        seconds_since_drain=seconds_since(now, drain_last_finished_at()),
+        syncs=dict(sorted(work[SYNCS.kind].split.items())),
     )

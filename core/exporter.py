@@ -7,9 +7,11 @@ into one archive file per type first, so the directory does not grow by two file
 process forever and the totals never go down (a drop would read as a counter reset).
 
 **Database series** are read at scrape time, so they are right whichever process asks and
-however many there are: the refresh outbox by kind and status, the age of its oldest pending
-row, each rate limit's remaining tokens and capacity, each circuit breaker's state and how long
-ago the drain last finished.
+however many there are: every kind of background work (``brickops_work_*``: rows by status,
+due, overdue, the oldest due row's wait, in flight, expired leases), the refresh outbox by
+refresh kind and status and the age of its oldest pending row, each rate limit's remaining
+tokens and capacity, each circuit breaker's state and how long ago the drain last finished.
+They come from the selectors the admin's queue dashboard reads, so the two always agree.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import glob
 import logging
 import os
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 from django.db import DatabaseError
@@ -168,7 +171,8 @@ class ProcessFilesCollector:
 
 
 class DatabaseCollector:
-    """Gauges read from PostgreSQL when Prometheus asks."""
+    """Gauges read from PostgreSQL when Prometheus asks, through the selectors the admin's
+    queue dashboard reads (core/dashboard.py)."""
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily(
@@ -176,7 +180,7 @@ class DatabaseCollector:
             "1 when the database gauges below could be read in this scrape, else 0.",
         )
         try:
-            families = [*self._outbox(), *self._rate_limits(), self._breakers(), self._drain()]
+            families = [*self._work(), *self._rate_limits(), self._breakers(), self._drain()]
         except DatabaseError:
             logger.exception("metrics: could not read the database gauges")
             up.add_metric([], 0)
@@ -186,10 +190,61 @@ class DatabaseCollector:
         yield up
         yield from families
 
-    def _outbox(self) -> list[Metric]:
-        from django.db.models import Count, Min
+    def _work(self) -> list[Metric]:
+        """Every kind of background work (refresh, inventory_sync, ...), labelled ``work``, and
+        the refresh outbox's own series by refresh kind -- from one pass over each table."""
+        from catalog.work import REFRESHES
+        from outbox.selectors import OVERDUE_AFTER, work_overview
 
-        from catalog.models import JobStatus, Kind, RefreshJob
+        def gauge(name: str, documentation: str, labels: tuple[str, ...] = ("work",)):
+            return GaugeMetricFamily(name, documentation, labels=list(labels))
+
+        rows = gauge(
+            "brickops_work_rows",
+            "Rows of each kind of background work by status, every status of its table "
+            "(zeros included).",
+            ("work", "status"),
+        )
+        due = gauge(
+            "brickops_work_due_rows",
+            "Rows with work to do, held by no worker, whose next attempt is not in the future.",
+        )
+        overdue = gauge(
+            "brickops_work_overdue_rows",
+            f"Due rows that have waited more than {OVERDUE_AFTER.total_seconds():.0f} s for a "
+            "worker.",
+        )
+        oldest = gauge(
+            "brickops_work_oldest_due_age_seconds",
+            "How long the longest-waiting due row has waited since it became due; 0 when none "
+            "is due.",
+        )
+        in_flight = gauge(
+            "brickops_work_in_flight_rows",
+            "Rows a worker holds now (claimed: a claim token is set), expired leases included.",
+        )
+        expired = gauge(
+            "brickops_work_lease_expired_rows",
+            "Held rows whose lease ran out: their worker stopped; the outbox sweep takes them "
+            "back within seconds.",
+        )
+        now = clock.now()
+        work = work_overview(now=now, split_by={REFRESHES.kind: "kind"})
+        for kind, figures in work.items():
+            for status, n in figures.statuses.items():
+                rows.add_metric([kind, status], n)
+            due.add_metric([kind], figures.due)
+            overdue.add_metric([kind], figures.overdue)
+            oldest.add_metric([kind], figures.oldest_due_seconds or 0.0)
+            in_flight.add_metric([kind], figures.in_flight)
+            expired.add_metric([kind], figures.lease_expired)
+        outbox = self._outbox(now, work[REFRESHES.kind].split)
+        return [*outbox, rows, due, overdue, oldest, in_flight, expired]
+
+    def _outbox(self, now: datetime, counts: dict[str, dict[str, int]]) -> list[Metric]:
+        """The refresh outbox's own series: ``counts`` is refresh kind -> status -> rows."""
+        from catalog.models import JobStatus, Kind
+        from catalog.selectors import refresh_oldest_pending_at
 
         messages = GaugeMetricFamily(
             "brickops_outbox_messages",
@@ -197,22 +252,16 @@ class DatabaseCollector:
             "until the nightly cleanup).",
             labels=["kind", "status"],
         )
-        counts = {(kind, status): 0 for kind in Kind.values for status in JobStatus.values}
-        rows = RefreshJob.objects.order_by().values_list("kind", "status").annotate(n=Count("id"))
-        for kind, status, n in rows:
-            counts[kind, status] = n
-        for (kind, status), n in sorted(counts.items()):
-            messages.add_metric([kind, status], n)
+        for kind in sorted({*Kind.values, *counts}):  # every kind and status: zeros included
+            for status in sorted({*JobStatus.values, *counts.get(kind, {})}):
+                messages.add_metric([kind, status], counts.get(kind, {}).get(status, 0))
 
         oldest = GaugeMetricFamily(
             "brickops_outbox_oldest_pending_age_seconds",
             "Age of the oldest pending refresh (since it was queued); 0 when none is pending.",
         )
-        created = RefreshJob.objects.filter(status=JobStatus.PENDING).aggregate(
-            at=Min("created_at")
-        )["at"]
-        age = (clock.now() - created).total_seconds() if created else 0.0
-        oldest.add_metric([], max(0.0, age))
+        created = refresh_oldest_pending_at()
+        oldest.add_metric([], max(0.0, (now - created).total_seconds()) if created else 0.0)
         return [messages, oldest]
 
     def _rate_limits(self) -> list[Metric]:
@@ -244,7 +293,7 @@ class DatabaseCollector:
 
     def _breakers(self) -> Metric:
         from catalog.domain import BREAKER
-        from ratelimit.models import CircuitBreaker
+        from catalog.selectors import breaker_list
 
         family = GaugeMetricFamily(
             "brickops_circuit_breaker_state",
@@ -253,22 +302,20 @@ class DatabaseCollector:
             labels=["breaker"],
         )
         states = {BREAKER: "closed"}  # no row yet: it never opened
-        states.update(CircuitBreaker.objects.values_list("name", "state"))
+        states.update((breaker.name, breaker.state) for breaker in breaker_list())
         for name, state in sorted(states.items()):
             family.add_metric([name], BREAKER_STATES.get(state, BREAKER_STATES["open"]))
         return family
 
     def _drain(self) -> Metric:
-        from django.db.models import Max
-
-        from catalog.models import DrainRun
+        from catalog.selectors import drain_last_finished_at
 
         family = GaugeMetricFamily(
             "brickops_drain_last_finished_age_seconds",
             "Seconds since a drain of the refresh outbox last finished (absent before the "
             "first one).",
         )
-        finished = DrainRun.objects.aggregate(at=Max("finished_at"))["at"]
+        finished = drain_last_finished_at()
         if finished is not None:
             family.add_metric([], max(0.0, (clock.now() - finished).total_seconds()))
         return family

@@ -1,5 +1,7 @@
 """The admin as queue monitor: each action's effect, the filters, the dashboard's figures."""
 
+import re
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -273,6 +275,49 @@ def test_dashboard_shows_the_queue_the_quota_the_breakers_and_the_drain(admin_cl
         assert text in page
     index = admin_client.get(reverse("admin:index")).content.decode()
     assert reverse("admin:queue_dashboard") in index
+
+
+def work_row(page: str, kind: str) -> dict[str, str]:
+    """The dashboard's figures of one kind of work as shown: figure or status -> its text."""
+    row = re.search(rf'<tr [^>]*id="work-{kind}">(.*?)</tr>', page, re.S).group(1)
+    cells = re.findall(r'data-(?:figure|status)="([a-z-]+)">(.*?)</(?:td|span)>', row, re.S)
+    return {name: " ".join(re.sub(r"<[^>]+>|&nbsp;", " ", text).split()) for name, text in cells}
+
+
+def test_dashboard_shows_the_inventory_syncs_with_the_figures_refreshes_have(admin_client):
+    now = clock.now()
+
+    def sync(status="syncing", *, due_ago=timedelta(0), lease=None, **fields):
+        if lease is not None:
+            fields.update(claim_token=uuid.uuid4(), lease_expires_at=now + lease)
+        SyncStateFactory(status=status, next_attempt_at=now - due_ago, **fields)
+
+    sync(due_ago=timedelta(minutes=10))  # overdue
+    sync(due_ago=timedelta(seconds=5))  # due
+    sync(lease=timedelta(seconds=30))  # a worker holds it
+    sync(lease=-timedelta(seconds=1))  # its worker is gone
+    sync("failed", provider="brickowl")
+    job("3001", due_in=-timedelta(minutes=6))  # an overdue refresh
+
+    response = admin_client.get(reverse("admin:queue_dashboard"))
+    syncs = response.context["overview"].work["inventory_sync"]
+    assert syncs.statuses == {"disabled": 0, "pending": 0, "syncing": 4, "synced": 0, "failed": 1}
+    assert (syncs.due, syncs.overdue, syncs.in_flight, syncs.lease_expired) == (2, 1, 2, 1)
+    assert 600 <= syncs.oldest_due_seconds < 660
+    refreshes = response.context["overview"].work["refresh"]
+    assert (refreshes.due, refreshes.overdue, refreshes.in_flight) == (1, 1, 0)
+
+    page = response.content.decode()
+    assert "Background work, every kind" in page
+    shown = work_row(page, "inventory_sync")
+    figures = ("syncing", "failed", "pending", "due", "overdue", "in-flight", "lease-expired")
+    assert [shown[name] for name in figures] == [
+        *("syncing 4", "failed 1", "pending 0"),
+        *("2", "1", "2", "1"),
+    ]
+    assert re.fullmatch(r"6\d\d s", shown["oldest-due"])
+    shown = work_row(page, "refresh")
+    assert [shown[name] for name in ("pending", "overdue", "in-flight")] == ["pending 1", "1", "0"]
 
 
 def test_dashboard_drain_button_drains(admin_client, sent):
