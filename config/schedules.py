@@ -64,6 +64,13 @@ def project_schedules() -> list[Schedule]:
             every_seconds=settings.OUTBOX_SWEEP_SECONDS,
         ),
         Schedule(
+            name="orders: poll every store",
+            task="orders.poll",
+            description="Fetches new and changed orders from every enabled store (pushes "
+            "from BrickLink and BrickOwl make it sooner, but may never come).",
+            every_seconds=settings.ORDERS_POLL_SECONDS,
+        ),
+        Schedule(
             name="inventory: nightly reconciliation",
             task="inventory.reconcile_all",
             description="Lists every connected store and repairs drift from the items.",

@@ -45,12 +45,6 @@ class RequestTooLarge(exceptions.APIException):
     default_detail = "The request body is too large."
 
 
-class ServiceUnavailable(exceptions.APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_code = "service_unavailable"
-    default_detail = "The service is temporarily unavailable."
-
-
 def envelope(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details or {}}}
 

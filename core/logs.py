@@ -1,6 +1,6 @@
 """Logging's last line of defence: no secret leaves a process in a log line.
 
-The clients never log keys, tokens, signatures or URL queries (marketplaces/http.py); this
+The clients never log keys, tokens, signatures or URL queries (marketplaces/http/); this
 filter, on every handler (settings ``LOGGING``), redacts what slips through anyway — an
 exception whose message quotes a URL, a header dict, a settings value — in the message, the
 traceback, the stack and string ``extra`` fields.
@@ -41,6 +41,8 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(['\"]key['\"]\s*:\s*['\"])[^'\"]+", re.I), rf"\1{REDACTED}"),
     # Credentials in a URL: scheme://user:password@host.
     (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s/]+@", re.I), rf"\1{REDACTED}@"),
+    # A store's push URL carries its secret in the path: /hooks/<provider>/<secret>/.
+    (re.compile(r"(/hooks/[a-z]+/)[^/?\s'\"]+", re.I), rf"\1{REDACTED}"),
     # The shape of a Fernet key (FIELD_ENCRYPTION_KEY): 32 bytes of url-safe base64.
     (re.compile(r"(?<![\w-])[A-Za-z0-9_-]{43}=(?![\w=-])"), REDACTED),
 ]

@@ -77,6 +77,9 @@ class ChangeType(models.TextChoices):
     CREATE = "create", "create"
     UPDATE = "update", "update"
     DELETE = "delete", "delete"
+    ORDER = "order", "order"  # stock moved by a marketplace order
+    IMPORT = "import", "import"  # an inventory file or a store takeover
+    RECONCILE = "reconcile", "reconcile"
 
 
 class InventoryHistory(models.Model):
@@ -84,7 +87,7 @@ class InventoryHistory(models.Model):
 
     item = models.ForeignKey(InventoryItem, on_delete=models.CASCADE, related_name="history")
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
-    change_type = models.CharField(max_length=6, choices=ChangeType.choices)
+    change_type = models.CharField(max_length=10, choices=ChangeType.choices)
     quantity_available_delta = models.IntegerField(default=0)
     quantity_reserved_delta = models.IntegerField(default=0)
     quantity_sold_delta = models.IntegerField(default=0)
@@ -113,6 +116,15 @@ class MarketplaceConnection(models.Model):
     provider = models.CharField(max_length=10, choices=Provider.choices)
     enabled = models.BooleanField(default=False)
     credentials = EncryptedJSONField(null=True, blank=True)
+    # The key in this store's push URL (BrickLink callback, BrickOwl notification): made when
+    # the store is first connected, never logged.
+    callback_secret = models.CharField(max_length=64, blank=True, db_index=True)
+    orders_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="orders placed before this are history (they move no stock); set when the "
+        "store is first switched on",
+    )
     updated_at = models.DateTimeField()
 
     class Meta:
@@ -152,9 +164,17 @@ class SyncState(models.Model):
     confirmed = models.JSONField(
         null=True, blank=True, help_text="the lot as the marketplace last confirmed it"
     )
+    confirmed_at = models.DateTimeField(
+        null=True, blank=True, help_text="when the marketplace said what confirmed holds"
+    )
     in_doubt = models.BooleanField(
         default=False,
         help_text="a change may have landed without an answer: re-read before acting",
+    )
+    recheck = models.BooleanField(
+        default=False,
+        help_text="an order touched the lot while a sync ran, or too close to confirmed_at to "
+        "tell whether the marketplace's answer counted it: re-read before acting",
     )
     synced_version = models.PositiveIntegerField(default=0)
     last_error = models.JSONField(null=True, blank=True)

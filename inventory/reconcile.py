@@ -227,7 +227,14 @@ def _set_truth(
         logger.info("reconcile: the sync of #%s is running; it will re-read", state.item_id)
         SyncState.objects.filter(pk=state.pk).update(in_doubt=True)
         return
-    finish(claim, lot_id=lot_id, confirmed=confirmed, in_doubt=False)
+    finish(
+        claim,
+        lot_id=lot_id,
+        confirmed=confirmed,
+        confirmed_at=clock.now(),
+        in_doubt=False,
+        recheck=False,
+    )
 
 
 def reconcile_account(

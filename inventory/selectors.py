@@ -57,3 +57,14 @@ def connection_summary(provider: str, connection: MarketplaceConnection | None) 
         "enabled": bool(connection and connection.enabled),
         "configured": bool(connection and connection.configured),
     }
+
+
+def connection_get(*, account: Account, provider: str) -> MarketplaceConnection | None:
+    return MarketplaceConnection.objects.filter(account=account, provider=provider).first()
+
+
+def callback_path(connection: MarketplaceConnection | None) -> str | None:
+    """The path of the store's push URL (its secret in it), or None before it is connected."""
+    if connection is None or not connection.callback_secret:
+        return None
+    return f"/api/v1/hooks/{connection.provider}/{connection.callback_secret}/"

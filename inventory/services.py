@@ -8,6 +8,7 @@ transaction, so what the API answers is already true. A rolled-back change sends
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -130,6 +131,34 @@ def item_update(
     return item
 
 
+def item_move_stock(
+    *,
+    item: InventoryItem,
+    available: int = 0,
+    reserved: int = 0,
+    sold: int = 0,
+    change_type: str,
+    reason: str,
+) -> InventoryItem:
+    """Move stock between an item's three quantities (deltas; none may go below zero), with
+    its history, and sync it everywhere. Inside the caller's transaction, on an item the
+    caller holds locked (``select_for_update``)."""
+    before = {field: getattr(item, field) for field in ITEM_FIELDS}
+    item.quantity_available += available
+    item.quantity_reserved += reserved
+    item.quantity_sold += sold
+    if min(item.quantity_available, item.quantity_reserved, item.quantity_sold) < 0:
+        raise ValueError(f"stock of item #{item.pk} would go below zero")
+    if all(getattr(item, field) == before[field] for field in ITEM_FIELDS):
+        return item
+    item.version += 1
+    item.updated_at = clock.now()
+    item.save()
+    _history(item, change_type, None, before, reason)
+    sync_schedule([item])
+    return item
+
+
 def item_archive(*, item: InventoryItem, actor: User | None, reason: str = "") -> None:
     """Archive the item (it leaves the list) and remove its lots from the marketplaces."""
     with transaction.atomic():
@@ -187,6 +216,10 @@ def connection_set(
         if connection is None:
             connection = MarketplaceConnection(account=account, provider=provider)
         connection.enabled = enabled
+        if not connection.callback_secret:
+            connection.callback_secret = secrets.token_urlsafe(32)
+        if enabled and connection.orders_since is None:
+            connection.orders_since = clock.now()  # orders before this are history
         if credentials is not None:
             connection.credentials = credentials
         connection.updated_at = clock.now()

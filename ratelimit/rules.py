@@ -136,3 +136,15 @@ def next_reset(rule: Rule, shard: int, bucket: Bucket, now: float) -> float:
         return rule.window_start(now) + rule.period
     missing = rule.shard_capacity(shard) - bucket.value
     return now + max(0.0, missing * rule.period / rule.shard_rate(shard))
+
+
+# Token buckets count what they granted (``used``) per UTC day.
+USAGE_DAY = 86_400.0
+
+
+def usage_period_start(rule: Rule, now: float) -> float:
+    """Where the period a rule's ``used`` and ``denials`` count over began: the current window
+    of a fixed window, the current UTC day of a token bucket."""
+    if rule.kind == FIXED_WINDOW:
+        return rule.window_start(now)
+    return now - now % USAGE_DAY

@@ -10,7 +10,6 @@ from core import clock
 from . import rules as r
 from .config import Limit, all_limits, limit_get
 from .models import Bucket
-from .services import _period_start
 
 
 @dataclass(frozen=True)
@@ -25,10 +24,6 @@ class RuleStatus:
     denials: int  # in the current window
     total_denials: int
     next_reset: datetime
-
-    @property
-    def used_fraction(self) -> float:
-        return self.used / self.capacity if self.capacity else 0.0
 
 
 @dataclass(frozen=True)
@@ -57,7 +52,7 @@ def _status(limit: Limit, key: str, rows: list[Bucket], now: float) -> LimitStat
         used = remaining = 0.0
         denials = total_denials = 0
         reset = now
-        current = _period_start(rule, now)
+        current = r.usage_period_start(rule, now)
         for shard in range(rule.shards):
             row = by_identity.get((index, shard))
             bucket = (

@@ -26,7 +26,6 @@ from .models import Bucket
 
 LimitRef = str | tuple[str, str]
 Identity = tuple[str, str, int, int]  # name, key, rule index, shard
-STATUS_DAY = 86_400.0  # token buckets count `used` per UTC day
 
 
 @dataclass(frozen=True)
@@ -176,14 +175,8 @@ def _new_bucket(identity: Identity, rule: r.Rule, now: float) -> Bucket:
         shard=shard,
         value=start.value,
         ts=start.ts,
-        period_start=_period_start(rule, now),
+        period_start=r.usage_period_start(rule, now),
     )
-
-
-def _period_start(rule: r.Rule, now: float) -> float:
-    if rule.kind == r.FIXED_WINDOW:
-        return rule.window_start(now)
-    return now - now % STATUS_DAY
 
 
 def _decide_rule(
@@ -229,7 +222,7 @@ def _combined_wait(
 
 
 def _roll_period(row: Bucket, rule: r.Rule, now: float) -> None:
-    start = _period_start(rule, now)
+    start = r.usage_period_start(rule, now)
     if start > row.period_start:
         row.period_start, row.used, row.denials = start, 0.0, 0
 

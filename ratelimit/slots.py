@@ -42,9 +42,3 @@ def slot_acquire(*, name: str, key: str, size: int, lease_seconds: float) -> uui
 
 def slot_release(*, token: uuid.UUID) -> None:
     ConcurrencySlot.objects.filter(holder=token).update(holder=None, lease_until=None)
-
-
-def slots_busy(*, name: str, key: str) -> int:
-    return ConcurrencySlot.objects.filter(
-        name=name, key=key, holder__isnull=False, lease_until__gte=clock.now()
-    ).count()

@@ -164,3 +164,47 @@ class BrickOwlPartFactory(factory.django.DjangoModelFactory):
     part_number = factory.Sequence(lambda n: f"40{n:02d}")
     boid = factory.Sequence(lambda n: f"{771000 + n}-{n}")
     looked_up_at = factory.LazyFunction(clock.now)
+
+
+# --- orders --------------------------------------------------------------------------------------
+
+from orders.models import Order, OrderFeed, OrderLine  # noqa: E402
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Order
+
+    account = factory.SubFactory(AccountFactory)
+    provider = "bricklink"
+    external_id = factory.Sequence(lambda n: str(5000 + n))
+    status = "PAID"
+    state = "open"
+    buyer_name = "brickfan"
+    placed_at = factory.LazyFunction(clock.now)
+    status_changed_at = factory.LazyFunction(clock.now)
+    created_at = factory.LazyFunction(clock.now)
+    updated_at = factory.LazyFunction(clock.now)
+
+
+class OrderLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OrderLine
+
+    order = factory.SubFactory(OrderFactory)
+    lot_id = factory.Sequence(lambda n: str(200000 + n))
+    part_number = "3001"
+    color_id = 11
+    condition = "new"
+    quantity = 2
+    effect = "applied"
+
+
+class OrderFeedFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OrderFeed
+
+    account = factory.SubFactory(AccountFactory)
+    provider = "bricklink"
+    since = factory.LazyFunction(clock.now)
+    updated_at = factory.LazyFunction(clock.now)

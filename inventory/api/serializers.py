@@ -16,6 +16,7 @@ from inventory.models import (
     SyncState,
     SyncStatus,
 )
+from inventory.services import ITEM_FIELDS
 
 # PostgreSQL's ``integer``: anything bigger would be a database error, not a 400.
 MAX_INT = 2_147_483_647
@@ -193,23 +194,7 @@ class ItemSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = InventoryItem
-        fields = [
-            "id",
-            "part_number",
-            "color_id",
-            "name",
-            "condition",
-            "quantity_available",
-            "quantity_reserved",
-            "quantity_sold",
-            "status",
-            "location",
-            "price",
-            "notes",
-            "created_at",
-            "updated_at",
-            "sync",
-        ]
+        fields = ["id", *ITEM_FIELDS, "created_at", "updated_at", "sync"]
         read_only_fields = fields
 
     @extend_schema_field(ItemSyncSerializer)
@@ -315,3 +300,12 @@ class ConnectionSerializer(serializers.Serializer):
     provider = provider_field()
     enabled = serializers.BooleanField()
     configured = serializers.BooleanField(help_text="Credentials are stored.")
+
+
+class ConnectionDetailSerializer(ConnectionSerializer):
+    callback_url = serializers.CharField(
+        allow_null=True,
+        help_text="Where this store's pushes go: register it as the BrickLink API callback "
+        "URL, or relay BrickOwl's order notification to it (with ?order_id=). Null until the "
+        "store is connected. It carries a secret: keep it private.",
+    )

@@ -145,6 +145,16 @@ class ConnectionView(APIView):
     permission_classes = [IsOwner]
     provider: str
 
+    def detail(self, request: Request, connection) -> Response:
+        answer = selectors.connection_summary(self.provider, connection)
+        path = selectors.callback_path(connection)
+        answer["callback_url"] = request.build_absolute_uri(path) if path else None
+        return Response(answer)
+
+    def get(self, request: Request) -> Response:
+        connection = selectors.connection_get(account=account_of(request), provider=self.provider)
+        return self.detail(request, connection)
+
     def put(self, request: Request) -> Response:
         body = s.CONNECTION_SERIALIZERS[self.provider](data=request.data)
         body.is_valid(raise_exception=True)
@@ -159,7 +169,7 @@ class ConnectionView(APIView):
         except services.ConnectionInputError as exc:
             # The service's messages name keys, never values.
             raise serializers.ValidationError({"credentials": [str(exc)]}) from None
-        return Response(selectors.connection_summary(self.provider, connection))
+        return self.detail(request, connection)
 
 
 CONNECTION_PUT_DOC = (
@@ -171,9 +181,14 @@ CONNECTION_PUT_DOC = (
 class BrickLinkConnectionView(ConnectionView):
     provider = Provider.BRICKLINK
 
+    @extend_schema(responses={200: s.ConnectionDetailSerializer})
+    def get(self, request: Request) -> Response:
+        """The connection (owner only): never its credentials."""
+        return super().get(request)
+
     @extend_schema(
         request=s.BrickLinkConnectionSerializer,
-        responses={200: s.ConnectionSerializer},
+        responses={200: s.ConnectionDetailSerializer},
         description=CONNECTION_PUT_DOC,
     )
     def put(self, request: Request) -> Response:
@@ -183,9 +198,14 @@ class BrickLinkConnectionView(ConnectionView):
 class BrickOwlConnectionView(ConnectionView):
     provider = Provider.BRICKOWL
 
+    @extend_schema(responses={200: s.ConnectionDetailSerializer})
+    def get(self, request: Request) -> Response:
+        """The connection (owner only): never its credentials."""
+        return super().get(request)
+
     @extend_schema(
         request=s.BrickOwlConnectionSerializer,
-        responses={200: s.ConnectionSerializer},
+        responses={200: s.ConnectionDetailSerializer},
         description=CONNECTION_PUT_DOC,
     )
     def put(self, request: Request) -> Response:

@@ -3,7 +3,7 @@ step's fenced writes (a run writes only while its claim holds the sync state).""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -88,8 +88,32 @@ class Step:
     claim: Claim
 
     def save(self, **fields: Any) -> None:
-        if not held(self.claim).update(updated_at=clock.now(), **fields):
+        now = clock.now()
+        if "confirmed" in fields:
+            fields.setdefault("confirmed_at", now)  # what the marketplace said, and when
+        if not held(self.claim).update(updated_at=now, **fields):
             raise LostClaim
+
+    def keep_found(
+        self,
+        lot_id: str,
+        confirmed: dict[str, Any] | None,
+        extras: list[Any],
+        *,
+        gate: Gate,
+        delete: Callable[[Any], None],
+        calls_after: int,
+    ) -> None:
+        """A look-up found our lot (or none) and maybe ``extras``: duplicates of it (a create
+        that landed twice). What it found is kept whatever comes next -- in doubt while
+        duplicates are left, so a run that must wait before removing them looks again."""
+        self.save(lot_id=lot_id, confirmed=confirmed, in_doubt=bool(extras), recheck=False)
+        if extras:
+            gate.reserve(len(extras) + calls_after)
+            for extra in extras:
+                with gate.call():
+                    delete(extra)
+            self.save(in_doubt=False)
 
     @contextmanager
     def mutation(self) -> Iterator[None]:

@@ -112,7 +112,7 @@ def converge(
     """Make the lot the item, from what BrickLink last confirmed (re-read first when in
     doubt). Raises :class:`LotVanished` when the lot was deleted under us."""
     lot_id, confirmed = state.lot_id, state.confirmed
-    if state.in_doubt:
+    if state.in_doubt or state.recheck:
         lot_id, confirmed = _re_read(client, item, lot_id, confirmed, step, gate)
 
     gate.reserve(calls_needed(item, lot_id, confirmed))
@@ -184,13 +184,12 @@ def _re_read(
         if mine:
             lot_id, confirmed = str(mine[0].inventory_id), confirmed_of(mine[0])
         extras = mine[1:]  # a create that landed twice: keep one
-    # What the re-read learnt is kept whatever comes next (in doubt while duplicates are left
-    # to remove, so a run that must wait first looks again).
-    step.save(lot_id=lot_id, confirmed=confirmed, in_doubt=bool(extras))
-    if extras:
-        gate.reserve(len(extras) + calls_needed(item, lot_id, confirmed))
-        for extra in extras:
-            with gate.call():
-                delete(client, extra.inventory_id)
-        step.save(in_doubt=False)
+    step.keep_found(
+        lot_id,
+        confirmed,
+        extras,
+        gate=gate,
+        delete=lambda extra: delete(client, extra.inventory_id),
+        calls_after=calls_needed(item, lot_id, confirmed),
+    )
     return lot_id, confirmed

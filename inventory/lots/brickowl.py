@@ -191,7 +191,7 @@ def converge(
     :class:`Unmappable`, and :class:`LotVanished` when the lot was deleted under us."""
     lot_id, confirmed = state.lot_id, state.confirmed
     desired = desired_for(item, catalog)
-    if state.in_doubt:
+    if state.in_doubt or state.recheck:
         lot_id, confirmed = _look_up(client, item, lot_id, confirmed, desired, step, gate)
 
     gate.reserve(calls_needed(lot_id, confirmed, desired))
@@ -254,13 +254,12 @@ def _look_up(
     keep = next((lot for lot in mine if lot.lot_id == lot_id), mine[0] if mine else None)
     extras = [lot for lot in mine if lot is not keep]
     lot_id, confirmed = (keep.lot_id, confirmed_of(keep)) if keep else ("", None)
-    # What the look-up learnt is kept whatever comes next (in doubt while duplicates are left
-    # to remove, so a run that must wait first looks again).
-    step.save(lot_id=lot_id, confirmed=confirmed, in_doubt=bool(extras))
-    if extras:
-        gate.reserve(len(extras) + calls_needed(lot_id, confirmed, desired))
-        for extra in extras:
-            with gate.call():
-                delete(client, extra.lot_id)
-        step.save(in_doubt=False)
+    step.keep_found(
+        lot_id,
+        confirmed,
+        extras,
+        gate=gate,
+        delete=lambda extra: delete(client, extra.lot_id),
+        calls_after=calls_needed(lot_id, confirmed, desired),
+    )
     return lot_id, confirmed

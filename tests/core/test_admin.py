@@ -22,6 +22,8 @@ from tests.factories import (
     InventoryHistoryFactory,
     MarketplaceConnectionFactory,
     MembershipFactory,
+    OrderFeedFactory,
+    OrderLineFactory,
     PartFactory,
     SyncStateFactory,
     part_colors,
@@ -93,6 +95,8 @@ OBJECT_MAKERS = {
         status="failed", last_error={"code": "invalid", "message": "BrickLink said no " * 10}
     ),
     "inventory.brickowlpart": lambda: BrickOwlPartFactory(),
+    "orders.order": lambda: OrderLineFactory(effect="oversold", oversold_quantity=1).order,
+    "orders.orderfeed": lambda: OrderFeedFactory(),
 }
 
 

@@ -767,8 +767,8 @@ def test_openapi_schema_is_valid_without_warnings(tmp_path):
     assert set(paths["/api/v1/inventory/items/{item_id}/history/"]) == {"get"}
     assert set(paths["/api/v1/inventory/items/{item_id}/sync/"]) == {"post"}
     assert set(paths["/api/v1/marketplaces/"]) == {"get"}
-    assert set(paths["/api/v1/marketplaces/bricklink/"]) == {"put"}
-    assert set(paths["/api/v1/marketplaces/brickowl/"]) == {"put"}
+    assert set(paths["/api/v1/marketplaces/bricklink/"]) == {"get", "put"}
+    assert set(paths["/api/v1/marketplaces/brickowl/"]) == {"get", "put"}
     item_schema = schema["components"]["schemas"]["Item"]["properties"]
     assert set(item_schema) == {
         "id",

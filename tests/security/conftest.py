@@ -12,9 +12,11 @@ from catalog.models import Category, Color
 from core import clock
 from inventory import services
 from inventory.models import InventoryItem, MarketplaceConnection
+from orders.models import Order
 from tests.factories import (
     AccountFactory,
     MembershipFactory,
+    OrderLineFactory,
     PartFactory,
     part_colors,
     price_guides,
@@ -38,6 +40,18 @@ class Tenant:
     owner_token: str
     member_token: str
     items: list[InventoryItem]
+    order: Order | None = None
+    secrets: dict[str, str] | None = None  # provider -> the store's push URL secret
+
+    def ids(self, item: InventoryItem | None = None) -> dict[str, object]:
+        """What fills a path's parameters with this account's own objects."""
+        line = self.order.lines.first() if self.order else None
+        return {
+            "item_id": (item or self.items[0]).pk,
+            "order_id": self.order.pk if self.order else 0,
+            "line_id": line.pk if line else 0,
+            **{f"secret:{p}": secret for p, secret in (self.secrets or {}).items()},
+        }
 
 
 def make_tenant(name: str, *, connect: bool = True) -> Tenant:
@@ -57,16 +71,22 @@ def make_tenant(name: str, *, connect: bool = True) -> Tenant:
         for part in ("3001", "3002", "3003")
     ]
     services.item_archive(item=items[2], actor=owner, reason="gone")
+    hooks = {}
     if connect:
         for provider, secrets in (("bricklink", BRICKLINK_SECRETS), ("brickowl", BRICKOWL_SECRETS)):
+            hooks[provider] = f"{name.lower()}-{provider}-push-secret-{'x' * 20}"
             MarketplaceConnection.objects.create(
                 account=account,
                 provider=provider,
                 enabled=False,
                 credentials=secrets,
+                callback_secret=hooks[provider],
                 updated_at=clock.now(),
             )
-    return Tenant(account, owner, member, token_for(owner), token_for(member), items)
+    order = OrderLineFactory(
+        order__account=account, item=items[0], lot_id=f"{name}-lot", part_number="3001"
+    ).order
+    return Tenant(account, owner, member, token_for(owner), token_for(member), items, order, hooks)
 
 
 def make_catalog() -> None:
@@ -89,6 +109,7 @@ def no_publishing(monkeypatch):
     monkeypatch.setattr(inventory_work, "publish_sync", lambda *args, **kw: sent.append(args))
     monkeypatch.setattr(inventory_work, "publish_sweep", lambda: None)
     monkeypatch.setattr(catalog_work, "publish_refresh", lambda *args, **kw: sent.append(args))
+    monkeypatch.setattr("orders.work.publish_feed", lambda *args, **kw: sent.append(args))
     return sent
 
 
@@ -97,3 +118,14 @@ def tenants(db, no_publishing):
     """Two accounts with data: ``mine`` (the caller's) and ``theirs``."""
     make_catalog()
     return make_tenant("Mine"), make_tenant("Theirs")
+
+
+def fill(path: str, ids: dict) -> str:
+    """A schema path with its parameters filled: ``ids`` as :meth:`Tenant.ids` gives them
+    (or ids that never existed), part 3001."""
+    for name in ("item_id", "order_id", "line_id"):
+        path = path.replace("{" + name + "}", str(ids.get(name, 0)))
+    for provider in ("bricklink", "brickowl"):
+        if f"/hooks/{provider}/" in path:
+            path = path.replace("{secret}", str(ids.get(f"secret:{provider}", "no-such-secret")))
+    return path.replace("{no}", "3001")

@@ -104,11 +104,11 @@ def error_envelope(ctx: CheckContext, response, case) -> bool | None:
 @pytest.fixture
 def fuzz_environment(monkeypatch, settings):
     """No throttling (a fuzzer is not a client to slow down) and ``?wait`` without waiting."""
-    from catalog import selectors
+    from catalog.services import reads
 
     monkeypatch.setattr(SimpleRateThrottle, "allow_request", lambda self, request, view: True)
     monkeypatch.setattr(ScopedRateThrottle, "allow_request", lambda self, request, view: True)
-    monkeypatch.setattr(selectors, "time", InstantTime())
+    monkeypatch.setattr(reads, "time", InstantTime())
     settings.DEBUG = False
     yield
     purge_queues()

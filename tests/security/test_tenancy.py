@@ -13,9 +13,10 @@ from django.test import Client
 from core import clock
 from inventory import services
 from inventory.models import InventoryHistory, InventoryItem, MarketplaceConnection, SyncState
+from orders.models import Order, OrderFeed, OrderLine
 from tests.factories import PASSWORD, UserFactory, token_for
 
-from .conftest import BRICKLINK_SECRETS, Tenant
+from .conftest import BRICKLINK_SECRETS, Tenant, fill
 
 pytestmark = pytest.mark.django_db
 
@@ -44,10 +45,24 @@ ROLE_MATRIX = {
     ("GET", "/api/v1/inventory/items/{item_id}/history/"): (200, 200, 403),
     ("POST", "/api/v1/inventory/items/{item_id}/sync/"): (202, 202, 403),
     ("GET", "/api/v1/marketplaces/"): (200, 403, 403),
+    ("GET", "/api/v1/marketplaces/bricklink/"): (200, 403, 403),
     ("PUT", "/api/v1/marketplaces/bricklink/"): (200, 403, 403),
+    ("GET", "/api/v1/marketplaces/brickowl/"): (200, 403, 403),
     ("PUT", "/api/v1/marketplaces/brickowl/"): (200, 403, 403),
+    ("GET", "/api/v1/orders/"): (200, 200, 403),
+    ("GET", "/api/v1/orders/{order_id}/"): (200, 200, 403),
+    ("POST", "/api/v1/orders/{order_id}/lines/{line_id}/pick/"): (200, 200, 403),
+    ("GET", "/api/v1/orders/picklist/"): (200, 200, 403),
+    ("POST", "/api/v1/orders/sync/"): (202, 202, 403),
+    # A store's push URL: no authentication, the secret in the path names the store.
+    ("POST", "/api/v1/hooks/bricklink/{secret}/"): (204, 204, 204),
+    ("GET", "/api/v1/hooks/brickowl/{secret}/"): (204, 204, 204),
 }
-PUBLIC = {("POST", "/api/v1/auth/token/")}
+PUBLIC = {
+    ("POST", "/api/v1/auth/token/"),
+    ("POST", "/api/v1/hooks/bricklink/{secret}/"),
+    ("GET", "/api/v1/hooks/brickowl/{secret}/"),
+}
 BODIES = {
     ("POST", "/api/v1/catalog/parts/{no}/price-guide/refresh/"): {"color_id": 11},
     ("POST", "/api/v1/catalog/refresh/"): {"items": [{"kind": "part", "no": "3001"}]},
@@ -59,6 +74,7 @@ BODIES = {
     ("PATCH", "/api/v1/inventory/items/{item_id}/"): {"quantity_available": 7},
     ("PUT", "/api/v1/marketplaces/bricklink/"): {"enabled": False},
     ("PUT", "/api/v1/marketplaces/brickowl/"): {"enabled": False},
+    ("POST", "/api/v1/orders/{order_id}/lines/{line_id}/pick/"): {"pick_status": "picked"},
 }
 QUERIES = {("GET", "/api/v1/catalog/parts/{no}/price-guide/"): "?color_id=11"}
 
@@ -82,11 +98,8 @@ def client(token: str | None) -> Client:
     return caller
 
 
-def send(caller: Client, method: str, path: str, item_id: int | None = None, body=None):
-    url = path.replace("{no}", "3001")
-    if item_id is not None:
-        url = url.replace("{item_id}", str(item_id))
-    url += QUERIES.get((method, path), "")
+def send(caller: Client, method: str, path: str, ids: dict | None = None, body=None):
+    url = fill(path, ids or {}) + QUERIES.get((method, path), "")
     if body is None:
         body = BODIES.get((method, path))
     if body is None:
@@ -99,6 +112,9 @@ def snapshot(tenant: Tenant) -> dict:
     items = InventoryItem.objects.filter(account=tenant.account).order_by("pk")
     return {
         "items": list(items.values()),
+        "orders": list(Order.objects.filter(account=tenant.account).values()),
+        "lines": list(OrderLine.objects.filter(order__account=tenant.account).values()),
+        "feeds": list(OrderFeed.objects.filter(account=tenant.account).values()),
         "history": InventoryHistory.objects.filter(account=tenant.account).count(),
         "connections": [
             (c.provider, c.enabled, c.credentials, c.updated_at)
@@ -113,11 +129,13 @@ def classify(method: str, path: str, operation: dict) -> str:
         return "public"
     if path.startswith("/api/v1/catalog/"):
         return "global"
-    if "{item_id}" in path:
+    if "{item_id}" in path or "{order_id}" in path:
         return "scoped_object"
     if method == "GET" and "page" in parameters:
         return "scoped_list"
-    if path in ("/api/v1/", "/api/v1/marketplaces/") or path.startswith("/api/v1/marketplaces/"):
+    if path in ("/api/v1/", "/api/v1/marketplaces/", "/api/v1/orders/sync/"):
+        return "account_level"
+    if path.startswith("/api/v1/marketplaces/"):
         return "account_level"
     if method == "POST" and path == "/api/v1/inventory/items/":
         return "scoped_create"
@@ -168,17 +186,30 @@ def test_another_accounts_objects_are_404_on_every_operation_that_takes_one(tena
     live, archived = theirs.items[0], theirs.items[2]
     before = snapshot(theirs)
     checked = 0
+    never = {"item_id": NEVER_EXISTED, "order_id": NEVER_EXISTED, "line_id": NEVER_EXISTED}
+    theirs_line = theirs.order.lines.get().pk
+    targets = [
+        theirs.ids(live),
+        theirs.ids(archived),
+        # Their line through my order, and my line through their order: each a 404 too.
+        {**mine.ids(), "line_id": theirs_line},
+        {**mine.ids(), "order_id": theirs.order.pk},
+    ]
     for method, path, operation in operations():
         if classify(method, path, operation) != "scoped_object":
             continue
         for role, token in (("owner", mine.owner_token), ("member", mine.member_token)):
             caller = client(token)
-            absent = send(caller, method, path, NEVER_EXISTED).status_code
+            absent = send(caller, method, path, never).status_code
             # 404 whatever the caller's role: a member's PATCH of an id it cannot see is not
             # a 403 (docs/api-v1.md: "404, never 403"); only its own item answers 403.
             assert absent == 404, (method, path, role, absent)
-            for target in (live, archived):
-                response = send(caller, method, path, target.pk)
+            for target in targets:
+                if "{line_id}" not in path and target in targets[2:]:
+                    continue
+                if "{item_id}" in path and target in targets[2:]:
+                    continue
+                response = send(caller, method, path, target)
                 # The same answer as for an id that never existed: nothing leaks.
                 assert response.status_code == absent, (method, path, role, response.content)
                 assert str(theirs.account.name) not in response.content.decode()
@@ -270,7 +301,8 @@ def test_the_role_matrix_of_the_contract(tenants, no_publishing):
     mismatches = []
     for method, path, _ in operations():
         expected = dict(zip(callers, ROLE_MATRIX[method, path], strict=True))
-        expected["anonymous"] = 200 if (method, path) in PUBLIC else 401
+        public = (method, path) in PUBLIC
+        expected["anonymous"] = ROLE_MATRIX[method, path][0] if public else 401
         for role, status in expected.items():
             user, token = callers.get(role, (None, None))
             item = services.item_create(
@@ -279,11 +311,12 @@ def test_the_role_matrix_of_the_contract(tenants, no_publishing):
                 data={"part_number": "3004", "color_id": 11, "condition": "new"},
             )
             body = None
-            if (method, path) in PUBLIC:  # no credentials but the body's, whoever asks
-                username = (user or mine.owner).get_username()
-                body = {"username": username, "password": PASSWORD}
+            if public:  # no credentials but the body's (or the path's), whoever asks
+                if "/auth/token/" in path:
+                    username = (user or mine.owner).get_username()
+                    body = {"username": username, "password": PASSWORD}
                 token = None
-            response = send(client(token), method, path, item.pk, body=body)
+            response = send(client(token), method, path, mine.ids(item), body=body)
             if response.status_code != status:
                 mismatches.append((method, path, role, status, response.status_code))
     assert mismatches == []
