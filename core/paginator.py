@@ -19,13 +19,13 @@ class EstimatedCountPaginator(Paginator):
     def count(self) -> int:
         query = getattr(self.object_list, "query", None)
         if query is not None and not query.where and not query.distinct:
-            estimate = _estimate(self.object_list)
+            estimate = row_estimate(self.object_list)
             if estimate is not None and estimate >= EXACT_BELOW:
                 return estimate
         return super().count
 
 
-def _estimate(queryset) -> int | None:
+def row_estimate(queryset) -> int | None:
     connection = connections[queryset.db]
     if connection.vendor != "postgresql":
         return None

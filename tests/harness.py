@@ -259,7 +259,7 @@ class SandboxProcess:
     def start(self, timeout: float = 20) -> SandboxProcess:
         # The port is free when chosen; if another process grabs it first, try another.
         for _attempt in range(3):
-            self.port = _free_port()
+            self.port = free_port()
             self._log = self.log_path.open("ab")
             self.proc = subprocess.Popen(
                 [
@@ -363,7 +363,7 @@ class SandboxProcess:
             log.close()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     import socket
 
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -217,16 +217,16 @@ def test_outbox_list_is_one_page_query_without_a_full_count(
 def test_the_paginator_estimates_an_unfiltered_big_table(monkeypatch):
     from core import paginator
 
-    monkeypatch.setattr(paginator, "_estimate", lambda queryset: 1_000_000)
+    monkeypatch.setattr(paginator, "row_estimate", lambda queryset: 1_000_000)
     assert EstimatedCountPaginator(RefreshJob.objects.all(), 100).count == 1_000_000
     job()  # a filtered list is counted exactly
     assert EstimatedCountPaginator(RefreshJob.objects.filter(status="pending"), 100).count == 1
-    monkeypatch.setattr(paginator, "_estimate", lambda queryset: 50)  # small: exact
+    monkeypatch.setattr(paginator, "row_estimate", lambda queryset: 50)  # small: exact
     assert EstimatedCountPaginator(RefreshJob.objects.all(), 100).count == 1
 
 
 def test_the_estimate_reads_postgresqls_statistics():
-    from core.paginator import _estimate
+    from core.paginator import row_estimate
 
     for n in range(5):
         job(str(5000 + n))
@@ -234,7 +234,7 @@ def test_the_estimate_reads_postgresqls_statistics():
 
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {RefreshJob._meta.db_table}")
-    assert _estimate(RefreshJob.objects.all()) == 5
+    assert row_estimate(RefreshJob.objects.all()) == 5
 
 
 def test_dashboard_shows_the_queue_the_quota_the_breakers_and_the_drain(admin_client, sent):

@@ -1,14 +1,122 @@
-"""The catalog and inventory sync on the embedded stack: SQLite, the filesystem broker, a real
-worker process and the sandbox, each a separate process, as `make run` runs them without
-configuration."""
+"""The embedded stack, as `make run` runs it without configuration: SQLite, the filesystem
+broker, a real worker process and the sandbox, each a separate process.
 
+One scenario (one database migrated once, one worker) and two tests on it: producers and the
+worker share the files, and the catalog and the inventory sync do their work there."""
+
+import json
 import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
 
 from tests.conftest import sandbox_env
-from tests.harness import ROOT
+from tests.harness import ROOT, SandboxProcess
+
+
+@dataclass
+class EmbeddedStack:
+    env: dict[str, str]
+    var_dir: Path
+    log: Path
+
+    def python(self, code: str, *args: str, **extra_env: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-c", code, *args],
+            cwd=ROOT,
+            env={**self.env, **extra_env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    def wait_until(self, code: str, expected: str, seconds: float = 60) -> str:
+        deadline = time.monotonic() + seconds
+        seen = self.python(code)
+        while seen != expected and time.monotonic() < deadline:
+            time.sleep(0.5)
+            seen = self.python(code)
+        return seen
+
+    def worker_log(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory, sandbox_server):
+    var_dir = tmp_path_factory.mktemp("embedded")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
+    }
+    env |= {
+        "BRICKOPS_VAR_DIR": str(var_dir),
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        **sandbox_env(sandbox_server),
+    }
+    migrate = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert migrate.returncode == 0, migrate.stderr
+    log = var_dir / "worker.log"
+    with log.open("wb") as out:
+        worker = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "celery", "-A", "config", "worker"),
+                *("-n", "embedded@localhost", "-Q", "urgent,default", "-c", "2"),
+                *("-l", "INFO", "--without-gossip", "--without-mingle"),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    yield EmbeddedStack(env=env, var_dir=var_dir, log=log)
+    worker.kill()  # a throwaway stack: nothing to shut down warmly
+    worker.wait(timeout=30)
+
+
+SEND_HEARTBEATS = """
+import django; django.setup()
+import sys
+from core.tasks import heartbeat
+for _ in range(int(sys.argv[1])):
+    heartbeat.delay()
+"""
+
+BEATS = """
+import django; django.setup()
+from core.models import WorkerHeartbeat
+print(sum(WorkerHeartbeat.objects.values_list("beats", flat=True)))
+"""
+
+
+def test_producers_and_the_worker_share_sqlite_and_the_filesystem_broker(embedded):
+    # Three producer processes enqueue at once while the worker writes to the same file.
+    producers = [
+        subprocess.Popen([sys.executable, "-c", SEND_HEARTBEATS, "10"], cwd=ROOT, env=embedded.env)
+        for _ in range(3)
+    ]
+    assert all(p.wait(120) == 0 for p in producers)
+    assert embedded.wait_until(BEATS, "30") == "30"
+    assert (embedded.var_dir / "db.sqlite3").exists()
+    assert (embedded.var_dir / "broker").is_dir()
+    log = embedded.worker_log()
+    assert "database is locked" not in log
+    assert "Traceback" not in log, log[-3000:]
+
 
 REFRESH = """
 import django; django.setup()
@@ -21,15 +129,21 @@ refresh_enqueue(resource=Resource(Kind.PRICE_GUIDE, "3001", 11), priority=Priori
 refresh_enqueue(resource=Resource(Kind.PART, "9999999"), priority=Priority.HIGH)
 """
 
+REFRESHES = """
+import django; django.setup()
+from catalog.models import RefreshJob
+print(sorted(RefreshJob.objects.values_list("resource", "status")))
+"""
+
 INVENTORY = """
 import django; django.setup()
+import json, os
 from decimal import Decimal
 from accounts.services import account_create
 from accounts.models import User
 from core import clock
 from inventory.models import MarketplaceConnection
 from inventory.services import item_archive, item_create, item_update
-import os, json
 owner = account_create(name="Embedded", owner_username="emb", password="emb-password-1")
 user = User.objects.get(username="emb")
 for provider, creds in json.loads(os.environ["CONNECTIONS"]).items():
@@ -43,106 +157,31 @@ gone = item_create(account=user.membership.account, actor=user, data={**data, "c
 item_archive(item=gone, actor=user)
 """
 
-SYNCED = """
+SYNCS = """
 import django; django.setup()
 from inventory.models import SyncState
 print(sorted(SyncState.objects.values_list("status", flat=True)))
 """
 
-STATUS = """
-import django; django.setup()
-from catalog.models import RefreshJob
-print(sorted(RefreshJob.objects.values_list("resource", "status")))
-"""
 
-
-def _run(env, code):
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+def test_catalog_refreshes_and_inventory_syncs_run_on_the_embedded_stack(embedded, sandbox):
+    embedded.python(REFRESH)
+    expected = (
+        "[('part:3001', 'succeeded'), ('part:9999999', 'failed'), "
+        "('part_colors:3001', 'succeeded'), ('price_guide:3001:11', 'succeeded')]"
     )
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
+    assert embedded.wait_until(REFRESHES, expected) == expected
 
-
-def test_catalog_and_inventory_run_on_sqlite_and_the_filesystem_broker(tmp_path, sandbox):
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL"}
+    connections = {
+        "bricklink": SandboxProcess.BRICKLINK_CREDENTIALS,
+        "brickowl": {"api_key": SandboxProcess.BRICKOWL_KEY},
     }
-    env |= {
-        "BRICKOPS_VAR_DIR": str(tmp_path),
-        "DJANGO_SETTINGS_MODULE": "config.settings.local",
-        **sandbox_env(sandbox),
-    }
-    migrate = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert migrate.returncode == 0, migrate.stderr
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-n",
-            "embedded-cat@localhost",
-            "-Q",
-            "urgent,default",
-            "-c",
-            "2",
-            "-l",
-            "INFO",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        _run(env, REFRESH)
-        expected = (
-            "[('part:3001', 'succeeded'), ('part:9999999', 'failed'), "
-            "('part_colors:3001', 'succeeded'), ('price_guide:3001:11', 'succeeded')]"
-        )
-        deadline = time.monotonic() + 60
-        status = ""
-        while time.monotonic() < deadline and status != expected:
-            status = _run(env, STATUS)
-            time.sleep(0.5)
-        assert status == expected
-
-        import json
-
-        from tests.harness import SandboxProcess
-
-        connections = {
-            "bricklink": SandboxProcess.BRICKLINK_CREDENTIALS,
-            "brickowl": {"api_key": SandboxProcess.BRICKOWL_KEY},
-        }
-        _run({**env, "CONNECTIONS": json.dumps(connections)}, INVENTORY)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and _run(env, SYNCED) != str(["synced"] * 4):
-            time.sleep(0.5)
-        assert _run(env, SYNCED) == str(["synced"] * 4)
-        bricklink = sandbox.inventory("bricklink", connections["bricklink"]["consumer_key"])
-        brickowl = sandbox.inventory("brickowl", connections["brickowl"]["api_key"])
-        assert [lot["quantity"] for lot in bricklink] == [6]
-        assert [lot["qty"] for lot in brickowl] == ["6"]
-    finally:
-        worker.terminate()
-        output = worker.communicate(timeout=30)[0].decode(errors="replace")
-    assert "Traceback" not in output, output[-3000:]
+    embedded.python(INVENTORY, CONNECTIONS=json.dumps(connections))
+    synced = str(["synced"] * 4)
+    assert embedded.wait_until(SYNCS, synced) == synced
+    bricklink = sandbox.inventory("bricklink", connections["bricklink"]["consumer_key"])
+    brickowl = sandbox.inventory("brickowl", connections["brickowl"]["api_key"])
+    assert [lot["quantity"] for lot in bricklink] == [6]
+    assert [lot["qty"] for lot in brickowl] == ["6"]
+    log = embedded.worker_log()
+    assert "Traceback" not in log, log[-3000:]

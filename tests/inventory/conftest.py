@@ -3,14 +3,21 @@
 from decimal import Decimal
 
 import pytest
+from django.test.client import Client
 
 from core import clock
 from inventory.models import MarketplaceConnection, Provider, SyncState
 from inventory.services import item_create
 from inventory.sync import sync_run
-from tests.factories import AccountFactory, MembershipFactory
+from tests.factories import AccountFactory, MarketplaceConnectionFactory, MembershipFactory
 from tests.harness import SandboxProcess
 from tests.policies import set_policy
+
+# The helper modules' asserts are the tests' own: let pytest explain them when they fail.
+pytest.register_assert_rewrite("tests.inventory.connection_helpers", "tests.inventory.item_helpers")
+
+from tests.inventory.connection_helpers import assert_no_secret  # noqa: E402
+from tests.inventory.item_helpers import make_item  # noqa: E402
 
 BL = Provider.BRICKLINK
 BO = Provider.BRICKOWL
@@ -89,3 +96,51 @@ def store(bricklink_sandbox, db, settings):
             SyncState.objects.filter(item=item).update(next_attempt_at=clock.now())
 
     return Store()
+
+
+# --- the API tests: the item API (test_items_*.py) and marketplace connections -------------------
+
+
+@pytest.fixture
+def published(monkeypatch):
+    """What the services would send to the workers once their transaction commits (these
+    tests never reach the broker)."""
+    calls = []
+    monkeypatch.setattr(
+        "inventory.work.publish_sync",
+        lambda item_id, provider, countdown=None: calls.append((item_id, provider)),
+    )
+    monkeypatch.setattr("inventory.work.publish_sweep", lambda: calls.append("sweep"))
+    return calls
+
+
+@pytest.fixture
+def bricklink_on(account):
+    return MarketplaceConnectionFactory(account=account, provider="bricklink")
+
+
+@pytest.fixture
+def item(account, owner, fake_clock):
+    return make_item(account, owner, quantity_available=10, price=Decimal("0.5"))
+
+
+@pytest.fixture
+def other_item():
+    """An item of another account."""
+    return make_item(AccountFactory(), None, quantity_available=3)
+
+
+@pytest.fixture
+def responses(monkeypatch):
+    """Every response of the test, each already checked for credentials."""
+    seen = []
+    original = Client.request
+
+    def request(self, **kwargs):
+        response = original(self, **kwargs)
+        assert_no_secret(response.content.decode(errors="replace") + str(response.headers))
+        seen.append(response)
+        return response
+
+    monkeypatch.setattr(Client, "request", request)
+    return seen

@@ -16,7 +16,7 @@ import redis
 from celery import Celery
 
 from config.settings.base import REDIS_BROKER_TRANSPORT_OPTIONS
-from tests.harness import LOG_DIR, _free_port
+from tests.harness import LOG_DIR, free_port
 
 
 class RedisServer:
@@ -25,7 +25,7 @@ class RedisServer:
         if binary is None:
             raise RuntimeError("redis-server is not installed: the broker-loss test needs it")
         self.binary = binary
-        self.port = _free_port()
+        self.port = free_port()
         self.proc: subprocess.Popen | None = None
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         self.log_path = LOG_DIR / f"redis-{self.port}.log"
@@ -90,7 +90,7 @@ class PostgresServer:
 
     def __init__(self) -> None:
         self.bindir = self._bindir()
-        self.port = _free_port()
+        self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="brickops-pg-"))
         self.data = self.root / "data"
         self.log_path = self.root / "postgres.log"  # the server's user must be able to write it

@@ -1,6 +1,6 @@
 """Marketplace credentials at rest: a wrong key raises, and keys rotate.
 
-That the database holds ciphertext only is tests/inventory/test_connections.py
+That the database holds ciphertext only is tests/inventory/test_connections_api.py
 ::test_put_stores_the_credentials_encrypted.
 """
 

@@ -1,7 +1,7 @@
 """Fields the API owns, sent in a write, are ignored: never applied.
 
 (``PUT /api/v1/marketplaces/...`` with ``account``/``configured``/``provider`` is covered by
-tests/inventory/test_connections.py::test_put_ignores_fields_the_api_owns.)
+tests/inventory/test_connections_api.py::test_put_ignores_fields_the_api_owns.)
 """
 
 from __future__ import annotations
