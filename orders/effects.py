@@ -27,13 +27,24 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from core import clock
-from inventory.models import ChangeType, InventoryItem, SyncState
+from inventory.models import ChangeType, InventoryItem, Provider, SyncState
+from inventory.scheduling import sync_schedule
 from inventory.services import item_move_stock
 
 from .models import Bucket, LineEffect, Order, OrderLine, OrderState
 from .snapshots import LineSnapshot, OrderSnapshot
 
 logger = logging.getLogger(__name__)
+
+
+# Marketplaces give order times to the second (BrickOwl) or the millisecond (BrickLink): an
+# order placed in the second the store was switched on is not history.
+HISTORY_TOLERANCE = timedelta(seconds=1)
+
+
+def is_history(placed_at: datetime | None, since: datetime | None) -> bool:
+    """Placed before the store's orders were followed: recorded, moving no stock."""
+    return bool(since and placed_at and placed_at < since - HISTORY_TOLERANCE)
 
 
 @dataclass(frozen=True)
@@ -73,7 +84,7 @@ def _record(account_id: int, snapshot: OrderSnapshot, since: datetime | None) ->
             buyer_name=snapshot.buyer_name[:200],
             placed_at=snapshot.placed_at,
             status_changed_at=snapshot.status_changed_at,
-            history=since is not None and snapshot.placed_at < since,
+            history=is_history(snapshot.placed_at, since),
             created_at=now,
             updated_at=now,
         )
@@ -145,26 +156,37 @@ def _store_lines(order: Order, lines: tuple[LineSnapshot, ...]) -> None:
                 condition=snap.condition[:4],
                 quantity=snap.quantity,
                 unit_price=snap.unit_price,
-                item=_item_of(order, snap.lot_id),
+                item=_item_of(order, snap),
                 effect=LineEffect.APPLIED,
             )
             continue
         if (line.quantity, line.present) != (snap.quantity, True):
             line.quantity, line.present = snap.quantity, True
             line.save(update_fields=["quantity", "present"])
-    order.lines.exclude(lot_id__in=seen).filter(present=True).update(present=False)
+    removed = order.lines.exclude(lot_id__in=seen).filter(present=True)
+    # Items taken out of an order go back to the lot only if the seller ticked "Return" on
+    # BrickLink: read those lots again rather than guess.
+    SyncState.objects.filter(provider=order.provider, item_id__in=removed.values("item_id")).update(
+        recheck=True
+    )
+    removed.update(present=False)
 
 
-def _item_of(order: Order, lot_id: str) -> InventoryItem | None:
-    """The item whose lot on the selling marketplace this is."""
+def _item_of(order: Order, line: LineSnapshot) -> InventoryItem | None:
+    """The item this line was sold from: the one whose lot on the selling marketplace it is
+    now, or -- the lot gone or replaced since -- the one our marker in the lot named."""
     state = (
         SyncState.objects.filter(
-            provider=order.provider, lot_id=lot_id, item__account_id=order.account_id
+            provider=order.provider, lot_id=line.lot_id, item__account_id=order.account_id
         )
         .select_related("item")
         .first()
     )
-    return state.item if state else None
+    if state is not None:
+        return state.item
+    if line.marked_item_id is None:
+        return None
+    return InventoryItem.objects.filter(pk=line.marked_item_id, account_id=order.account_id).first()
 
 
 def _apply(order: Order) -> None:
@@ -187,8 +209,6 @@ def _apply(order: Order) -> None:
 
 
 def _apply_line(order: Order, line: OrderLine, item: InventoryItem) -> None:
-    first_time = line.applied_bucket == Bucket.NONE and line.applied_quantity == 0
-    first_time = first_time and line.effect != LineEffect.OVERSOLD and line.present
     wanted_bucket = {
         OrderState.OPEN: Bucket.RESERVED,
         OrderState.COMPLETED: Bucket.SOLD,
@@ -196,11 +216,17 @@ def _apply_line(order: Order, line: OrderLine, item: InventoryItem) -> None:
     }[order.state]
     if not line.present:
         wanted_bucket = Bucket.NONE
-    if first_time and wanted_bucket != Bucket.NONE:
+    first_sight = not line.counted
+    lot_changed = False
+    if first_sight:
+        # Whatever the order's state when we first see it (even already cancelled), the
+        # selling marketplace took the line's quantity off its lot when the buyer ordered.
+        lot_changed = _marketplace_took(order, line, item)
+        line.counted = True
+    if first_sight and wanted_bucket != Bucket.NONE:
         target = min(line.quantity, item.quantity_available)
         line.oversold_quantity = line.quantity - target
         line.effect = LineEffect.OVERSOLD if line.oversold_quantity else LineEffect.APPLIED
-        _marketplace_took(order, line, item)
     elif wanted_bucket == Bucket.NONE:
         target = 0
     else:
@@ -219,19 +245,32 @@ def _apply_line(order: Order, line: OrderLine, item: InventoryItem) -> None:
             reason=f"{order.get_provider_display()} order {order.external_id} ({order.status})",
             **moves,
         )
+    elif lot_changed:
+        # No stock moved (the order was cancelled before we saw it), but the lot did: put it
+        # back to what the item holds.
+        sync_schedule([item])
     line.applied_quantity = target
     line.applied_bucket = wanted_bucket if target else Bucket.NONE
-    line.save(update_fields=["applied_quantity", "applied_bucket", "effect", "oversold_quantity"])
+    line.save(
+        update_fields=[
+            "applied_quantity",
+            "applied_bucket",
+            "effect",
+            "oversold_quantity",
+            "counted",
+        ]
+    )
 
 
-def _marketplace_took(order: Order, line: OrderLine, item: InventoryItem) -> None:
+def _marketplace_took(order: Order, line: OrderLine, item: InventoryItem) -> bool:
     """The selling marketplace took the line's quantity off its lot when the buyer ordered:
     move its confirmed quantity with it, so the sync sends it nothing for this. Unless a sync
     of that lot is running, or its last answer came too close to the order to tell whether it
-    counted it: then the next sync reads the lot again first (``recheck``)."""
+    counted it: then the next sync reads the lot again first (``recheck``). Answers whether
+    the lot's state changed."""
     state = SyncState.objects.select_for_update().filter(item=item, provider=order.provider).first()
     if state is None or state.lot_id != line.lot_id or not state.confirmed:
-        return
+        return False
     now = clock.now()
     margin = timedelta(seconds=settings.ORDERS_CLOCK_MARGIN_SECONDS)
     running = state.claim_token is not None and (
@@ -240,9 +279,14 @@ def _marketplace_took(order: Order, line: OrderLine, item: InventoryItem) -> Non
     confirmed_at = state.confirmed_at
     if running or confirmed_at is None or abs(order.placed_at - confirmed_at) <= margin:
         SyncState.objects.filter(pk=state.pk).update(recheck=True, updated_at=now)
-        return
+        return True
     if order.placed_at < confirmed_at:
-        return  # the marketplace's answer came after the order: it already counts it
+        return False  # the marketplace's answer came after the order: it already counts it
     confirmed = dict(state.confirmed)
     confirmed["quantity"] = max(0, int(confirmed["quantity"]) - line.quantity)
+    if confirmed["quantity"] == 0 and order.provider == Provider.BRICKLINK:
+        # BrickLink removes a sold-out lot (we never ask it to retain one): there is no lot.
+        SyncState.objects.filter(pk=state.pk).update(lot_id="", confirmed=None, updated_at=now)
+        return True
     SyncState.objects.filter(pk=state.pk).update(confirmed=confirmed, updated_at=now)
+    return True

@@ -98,6 +98,9 @@ class OrderLine(models.Model):
     applied_bucket = models.CharField(max_length=10, choices=Bucket.choices, blank=True)
     # Still in the order (a BrickLink order UPDATED can remove items).
     present = models.BooleanField(default=True)
+    # Its first sight was dealt with: the selling marketplace's taking of it accounted for,
+    # and what it could reserve decided (whatever the order's state by then).
+    counted = models.BooleanField(default=False)
     pick_status = models.CharField(
         max_length=10, choices=PickStatus.choices, default=PickStatus.UNPICKED
     )

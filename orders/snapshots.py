@@ -51,6 +51,9 @@ class LineSnapshot:
     color_id: int | None = None  # BrickLink's
     condition: str = ""  # new | used
     unit_price: Decimal = Decimal(0)
+    # The item the lot was ours for, from our marker in the lot (BrickLink's remarks,
+    # BrickOwl's external id) as the order copied it: the lot may be gone or replaced since.
+    marked_item_id: int | None = None
 
 
 @dataclass(frozen=True)

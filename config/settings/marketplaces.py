@@ -30,40 +30,47 @@ BRICKLINK_MAX_RESERVED_CALLS = env.int("BRICKLINK_MAX_RESERVED_CALLS", default=3
 BRICKOWL_MAX_RESERVED_CALLS = env.int("BRICKOWL_MAX_RESERVED_CALLS", default=6000)
 
 
-def bricklink_rules(*, reservable: bool) -> list[dict]:
-    """BrickLink's quota for one account: the day, and a steady pace with small bursts."""
+# A seller's calls are split between the inventory sync and orders, so a big upload's queue
+# of reserved calls can never hold back the orders (a sale must reach the other store first).
+ORDERS_CALL_SHARE = env.float("ORDERS_CALL_SHARE", default=0.2)
+
+
+def bricklink_rules(*, per_day: int, reservable: bool) -> list[dict]:
+    """BrickLink's quota: the day, and a steady pace with small bursts."""
     pace = {
         "kind": "token_bucket",
         "rate": BRICKLINK_CALLS_PER_SECOND,
         "period": 1,
         "capacity": BRICKLINK_BURST,
     }
-    day = {"kind": "fixed_window", "rate": BRICKLINK_DAILY_QUOTA, "period": DAY}
+    day = {"kind": "fixed_window", "rate": max(1, per_day), "period": DAY}
     if reservable:
         day["max_reserved"] = 0
         pace["max_reserved"] = BRICKLINK_MAX_RESERVED_CALLS
     return [day, pace]
 
 
-def brickowl_rules() -> list[dict]:
-    """Never more than the per-minute limit in any rolling minute (a bucket of 10, refilled
-    at the rate less 10)."""
+def brickowl_rules(*, per_minute: float, capacity: int) -> list[dict]:
+    """Never more than ``per_minute`` in any rolling minute: a bucket of ``capacity`` refilled
+    at the rest."""
     return [
         {
             "kind": "token_bucket",
-            "rate": max(1, BRICKOWL_CALLS_PER_MINUTE - 10),
+            "rate": max(1, int(per_minute) - capacity),
             "period": 60,
-            "capacity": 10,
+            "capacity": capacity,
             "max_reserved": BRICKOWL_MAX_RESERVED_CALLS,
         }
     ]
 
 
+# A few calls a minute of margin under BrickOwl's own count (its clock and ours differ).
+_OWL_MINUTE = BRICKOWL_CALLS_PER_MINUTE - 6
 RATE_LIMITS = {
     "bricklink:global": {
         "description": "The platform's BrickLink account (catalog calls): the daily quota, "
         "and a steady pace with bursts of at most BRICKLINK_BURST.",
-        "rules": bricklink_rules(reservable=False),
+        "rules": bricklink_rules(per_day=BRICKLINK_DAILY_QUOTA, reservable=False),
     },
     "bricklink:background": {
         "description": "The share of the platform's day background refreshes may use, "
@@ -77,16 +84,29 @@ RATE_LIMITS = {
         ],
     },
     "bricklink:account": {
-        "description": "A seller's own BrickLink account (inventory sync), keyed by account.",
-        "rules": bricklink_rules(reservable=True),
+        "description": "A seller's own BrickLink account, keyed by account: the inventory "
+        "sync's share of the day.",
+        "rules": bricklink_rules(
+            per_day=int(BRICKLINK_DAILY_QUOTA * (1 - ORDERS_CALL_SHARE)), reservable=True
+        ),
+    },
+    "bricklink:orders": {
+        "description": "The same account's share of the day for reading its orders.",
+        "rules": bricklink_rules(
+            per_day=int(BRICKLINK_DAILY_QUOTA * ORDERS_CALL_SHARE), reservable=True
+        ),
     },
     "brickowl:account": {
-        "description": "A seller's BrickOwl key, keyed by account.",
-        "rules": brickowl_rules(),
+        "description": "A seller's BrickOwl key, keyed by account: the inventory sync's share.",
+        "rules": brickowl_rules(per_minute=_OWL_MINUTE * (1 - ORDERS_CALL_SHARE), capacity=10),
+    },
+    "brickowl:orders": {
+        "description": "The same key's share for reading its orders.",
+        "rules": brickowl_rules(per_minute=_OWL_MINUTE * ORDERS_CALL_SHARE, capacity=4),
     },
     "brickowl:platform": {
         "description": "The platform's BrickOwl key (catalog look-ups: BOIDs, colors).",
-        "rules": brickowl_rules(),
+        "rules": brickowl_rules(per_minute=_OWL_MINUTE, capacity=10),
     },
 }
 

@@ -92,6 +92,8 @@ if not env.bool("TEST_DEFAULT_RATE_LIMITS", default=False):
         **RATE_LIMITS,  # noqa: F405
         "bricklink:global": {"rules": _FAST},
         "bricklink:account": {"rules": _FAST},
+        "bricklink:orders": {"rules": _FAST},
         "brickowl:account": {"rules": _FAST},
+        "brickowl:orders": {"rules": _FAST},
         "brickowl:platform": {"rules": _FAST},
     }

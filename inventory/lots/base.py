@@ -19,6 +19,8 @@ from ratelimit.services import rate_limit_exhaust_until
 from ..models import Provider
 
 LIMITS = {Provider.BRICKLINK: "bricklink:account", Provider.BRICKOWL: "brickowl:account"}
+# Reading orders has a share of its own, so a queue of syncs never holds a sale back.
+ORDER_LIMITS = {Provider.BRICKLINK: "bricklink:orders", Provider.BRICKOWL: "brickowl:orders"}
 
 
 class Unmappable(Exception):

@@ -16,14 +16,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from marketplaces.bricklink import BrickLinkClient, Lot, NewLot
+from marketplaces.bricklink import CONDITIONS, BrickLinkClient, Lot, NewLot
 from marketplaces.errors import NotFound
 
 from ..models import InventoryItem, SyncState
 from .base import Gate, LotVanished, Step
 
 MARKER = re.compile(r"\[brickops:(\d+)\]")
-CONDITION = {"new": "N", "used": "U"}
 
 
 def marker(item_id: int) -> str:
@@ -59,7 +58,7 @@ def same_identity(confirmed: dict[str, Any] | None, item: InventoryItem) -> bool
     return bool(confirmed) and (
         confirmed["item_no"] == item.part_number
         and confirmed["color_id"] == item.color_id
-        and confirmed["new_or_used"] == CONDITION[item.condition]
+        and confirmed["new_or_used"] == CONDITIONS[item.condition]
     )
 
 
@@ -130,7 +129,7 @@ def converge(
             item_no=item.part_number,
             color_id=item.color_id,
             quantity=wanted,
-            new_or_used=CONDITION[item.condition],
+            new_or_used=CONDITIONS[item.condition],
             unit_price=item.price,
             description=item.notes,
             remarks=remarks_for(item),
@@ -154,6 +153,12 @@ def converge(
         except NotFound:
             step.save(lot_id="", confirmed=None, in_doubt=False)
             raise LotVanished from None
+    if marked_item_id(lot.remarks) != item.id:
+        # BrickLink answered with a lot that is not this item's (the id now names another
+        # lot): forget it and find ours by its marker before changing anything again.
+        step.save(lot_id="", confirmed=None, in_doubt=True)
+        raise LotVanished
+    # What BrickLink answered is the truth, orders taken meanwhile included.
     step.save(confirmed=confirmed_of(lot), in_doubt=False)
 
 

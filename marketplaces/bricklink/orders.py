@@ -47,6 +47,7 @@ class BrickLinkOrderItem:
     quantity: int
     new_or_used: str  # "N" or "U"
     unit_price: Decimal
+    remarks: str = ""  # the lot's private remarks at the sale (where our marker is)
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,7 @@ def parse_order_item(row: dict[str, Any]) -> BrickLinkOrderItem:
         quantity=integer(row, "quantity"),
         new_or_used=str(row.get("new_or_used") or "").strip().upper(),
         unit_price=price,
+        remarks=plain_text(row.get("remarks")),
     )
 
 

@@ -185,10 +185,10 @@ def assert_stores_match_items(sandbox, account) -> None:
             item.part_number,
             item.color_id,
             item.quantity_available,
-        )
+        ), (item_id, lot)
         assert lot["new_or_used"] == ("N" if item.condition == "new" else "U")
         assert Decimal(lot["unit_price"]) == item.price
         assert lot["description"] == item.notes
         owl = brickowl[item_id]
-        assert int(owl["qty"]) == item.quantity_available
+        assert int(owl["qty"]) == item.quantity_available, (item_id, owl)
         assert Decimal(owl["price"]) == item.price.quantize(Decimal("0.001"))

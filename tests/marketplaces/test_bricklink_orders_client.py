@@ -155,6 +155,7 @@ def test_bricklink_order_items_flatten_the_batches_and_ignore_either_category_ke
         quantity=2,
         new_or_used="N",
         unit_price=Decimal("0.1250"),
+        remarks="A-12",  # the lot's private remarks, where our marker travels
     )
     assert (items[1].color_id, items[2].quantity, items[2].new_or_used) == (5, 4, "U")
     assert items[2].unit_price == Decimal("1.5")

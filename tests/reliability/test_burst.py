@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from django.conf import settings
 
 from inventory.models import SyncState
 from inventory.services import item_create
@@ -34,10 +33,19 @@ def _calls_by_provider(calls: dict) -> dict[str, int]:
     return counted
 
 
+def per_second(limit: str) -> float:
+    """A default limit's steady pace: its token bucket's rate, per second."""
+    from config.settings.marketplaces import RATE_LIMITS
+
+    [bucket] = [rule for rule in RATE_LIMITS[limit]["rules"] if rule["kind"] == "token_bucket"]
+    return bucket["rate"] / bucket["period"]
+
+
 def _ideal_seconds(calls: dict[str, int]) -> float:
-    """calls / rate for the slower marketplace, at the default limits."""
-    bricklink = calls["bricklink"] / settings.BRICKLINK_CALLS_PER_SECOND
-    brickowl = calls["brickowl"] / ((settings.BRICKOWL_CALLS_PER_MINUTE - 10) / 60)
+    """calls / rate for the slower marketplace, at the default limits (the seller's share
+    for syncs; the platform's look-ups have their own)."""
+    bricklink = calls["bricklink"] / per_second("bricklink:account")
+    brickowl = calls["brickowl"] / per_second("brickowl:account")
     return max(bricklink, brickowl)
 
 
