@@ -109,10 +109,7 @@ def _record(account_id: int, snapshot: OrderSnapshot, since: datetime | None) ->
     order.updated_at = now
     if not order.history:
         _apply(order)
-    lines = list(order.lines.filter(present=True))
-    order.needs_attention = any(
-        line.effect in (LineEffect.OVERSOLD, LineEffect.UNMATCHED) for line in lines
-    )
+    order.needs_attention = _needs_attention(order)
     order.save()
     return Recorded(order.pk, created=created, changed=True)
 
@@ -189,6 +186,16 @@ def _item_of(order: Order, line: LineSnapshot) -> InventoryItem | None:
     return InventoryItem.objects.filter(pk=line.marked_item_id, account_id=order.account_id).first()
 
 
+def _needs_attention(order: Order) -> bool:
+    """An open or completed order with a line oversold or no item's: the seller must act (a
+    cancelled one keeps its lines' record, but there is nothing left to do)."""
+    if order.state == OrderState.CANCELLED:
+        return False
+    return order.lines.filter(
+        present=True, effect__in=(LineEffect.OVERSOLD, LineEffect.UNMATCHED)
+    ).exists()
+
+
 def _apply(order: Order) -> None:
     """Move each line's stock to where the order's state says it belongs."""
     lines = list(order.lines.select_related(None).order_by("item_id", "id"))
@@ -206,6 +213,8 @@ def _apply(order: Order) -> None:
                 line.save(update_fields=["effect"])
             continue
         _apply_line(order, line, item)
+    for item in items.values():
+        _fill_oversold(order, item)
 
 
 def _apply_line(order: Order, line: OrderLine, item: InventoryItem) -> None:
@@ -230,7 +239,12 @@ def _apply_line(order: Order, line: OrderLine, item: InventoryItem) -> None:
     elif wanted_bucket == Bucket.NONE:
         target = 0
     else:
-        target = min(line.applied_quantity, line.quantity)  # never more than it first took
+        # What it holds, and what it was short of if stock has come back since (the sale that
+        # took those bricks was cancelled, say): never more than the line asks.
+        owed = min(line.quantity, line.applied_quantity + line.oversold_quantity)
+        target = min(owed, line.applied_quantity + item.quantity_available)
+        line.oversold_quantity = owed - target
+        line.effect = LineEffect.OVERSOLD if line.oversold_quantity else LineEffect.APPLIED
     moves = {"available": 0, "reserved": 0, "sold": 0}
     if line.applied_quantity:  # give back what it holds, from where it sits
         moves[str(line.applied_bucket)] -= line.applied_quantity
@@ -290,3 +304,33 @@ def _marketplace_took(order: Order, line: OrderLine, item: InventoryItem) -> boo
         return True
     SyncState.objects.filter(pk=state.pk).update(confirmed=confirmed, updated_at=now)
     return True
+
+
+def _fill_oversold(order: Order, item: InventoryItem) -> None:
+    """Stock that came back (a cancellation, a line taken out of an order) goes first to
+    other orders' lines that were short of it -- typically a sale we saw before the
+    cancellation that had freed its bricks -- oldest order first. An order another ingestion
+    holds right now is left to it (its own run tops its lines up the same way)."""
+    if item.quantity_available <= 0:
+        return
+    short = (
+        OrderLine.objects.filter(
+            item=item,
+            present=True,
+            oversold_quantity__gt=0,
+            order__state__in=(OrderState.OPEN, OrderState.COMPLETED),
+            order__history=False,
+        )
+        .exclude(order=order)
+        .order_by("order__placed_at", "order_id")
+    )
+    for order_id in dict.fromkeys(short.values_list("order_id", flat=True)):
+        other = Order.objects.select_for_update(skip_locked=True).filter(pk=order_id).first()
+        if other is None:
+            continue
+        for line in other.lines.filter(item=item, present=True, oversold_quantity__gt=0):
+            _apply_line(other, line, item)
+        other.needs_attention = _needs_attention(other)
+        other.save(update_fields=["needs_attention"])
+        if item.quantity_available <= 0:
+            return

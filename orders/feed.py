@@ -61,6 +61,8 @@ class _Run:
         )
         self.store = StoreOrders(connection, since=won.row["since"], gate=gate)
         self.stored = 0
+        # Reads asked for and not done yet: a run that stops early asks for them again.
+        self.unread = {"check_notifications": False, "poll_requested": False}
 
     def queue(self, entries: list[dict[str, Any]]) -> None:
         known = {entry["id"] for entry in self.to_fetch}
@@ -72,8 +74,15 @@ class _Run:
         held(self.claim).update(to_fetch=self.to_fetch, updated_at=clock.now())
 
     def unspent(self) -> dict[str, Any]:
+        """What a run that stops early keeps: its paid calls, and the orders still to fetch
+        with what their first calls answered."""
         budget = self.store.gate.budget
-        return {"calls_reserved": budget.held, "calls_usable_at": budget.usable_at}
+        return {
+            "calls_reserved": budget.held,
+            "calls_usable_at": budget.usable_at,
+            "to_fetch": self.to_fetch,
+            **{flag: True for flag, left in self.unread.items() if left},
+        }
 
 
 def feed_run(*, feed_id: int) -> FeedOutcome:
@@ -121,10 +130,17 @@ def _gather(run: _Run, asked: dict[str, Any]) -> None:
     """Turn what was asked into the list of orders to fetch (kept on the feed as it grows)."""
     run.queue([{"id": str(order_id)} for order_id in asked["pushed"]])
     store = run.store
-    if asked["check_notifications"] and store.provider == Provider.BRICKLINK:
+    run.unread = {
+        "check_notifications": asked["check_notifications"]
+        and store.provider == Provider.BRICKLINK,
+        "poll_requested": asked["poll_requested"],
+    }
+    if run.unread["check_notifications"]:
         run.queue(store.notified())
-    if asked["poll_requested"]:
+        run.unread["check_notifications"] = False
+    if run.unread["poll_requested"]:
         run.queue(store.new_or_changed(store.listed()))
+        run.unread["poll_requested"] = False
 
 
 def _fetch_all(run: _Run) -> None:
@@ -157,7 +173,6 @@ def _done(run: _Run, started: datetime) -> None:
         polled_at=now,
         attempts=0,
         last_error=None,
-        to_fetch=run.to_fetch,
         updated_at=now,
         **run.unspent(),
     )

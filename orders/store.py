@@ -102,23 +102,29 @@ class StoreOrders:
         return self.with_history_items or not is_history(placed_at, self.since)
 
     def _bricklink(self, entry: dict[str, Any], known: Order | None) -> OrderSnapshot:
+        """``entry`` learns what the order call answered (kept on the feed by the run), so a
+        run that must wait for the items' call never asks for the order again."""
         client, gate = self.client, self.gate
-        placed_at = _when(entry.get("placed_at"))
-        if "status" not in entry:
-            gate.reserve(1)
+        need_order = "status" not in entry
+        # A new order's items are paid for with its details: never the one without the other.
+        maybe_items = known is None and (
+            need_order or self._wants_items(_when(entry.get("placed_at")))
+        )
+        gate.reserve(int(need_order) + int(maybe_items))
+        if need_order:
             with gate.call():
                 order = client.order(entry["id"])
-            entry = {
-                **entry,
-                "status": order.status,
-                "buyer_name": order.buyer_name,
-                "status_changed_at": order.date_status_changed.isoformat(),
-            }
-            placed_at = order.date_ordered
+            entry.update(
+                status=order.status,
+                buyer_name=order.buyer_name,
+                placed_at=order.date_ordered.isoformat(),
+                status_changed_at=order.date_status_changed.isoformat(),
+            )
+        placed_at = _when(entry.get("placed_at"))
         new_items = known is None or entry["status"] == "UPDATED"
         lines = None
         if new_items and self._wants_items(placed_at):
-            gate.reserve(1)
+            gate.reserve(1)  # paid already, but for an UPDATED order
             with gate.call():
                 items = client.order_items(entry["id"])
             lines = tuple(
@@ -155,7 +161,7 @@ class StoreOrders:
         if need_view:
             with gate.call():
                 order = client.order(entry["id"])
-            entry = {**entry, "status": order.status, "status_id": order.status_id}
+            entry.update(status=order.status, status_id=order.status_id)
             placed_at, buyer = order.placed_at, order.buyer_name
         lines = None
         if new and self._wants_items(placed_at):

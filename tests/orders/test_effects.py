@@ -168,6 +168,42 @@ def test_two_buyers_taking_the_last_bricks_leave_one_oversold_and_nothing_negati
     assert quantities(item) == (0, 3, 0)
 
 
+def test_a_sale_seen_before_the_cancellation_that_freed_its_bricks_gets_them(item):
+    """BrickLink's order for the last 3 is cancelled and a BrickOwl buyer takes them; we see
+    the BrickOwl order before the cancellation: oversold for a moment, then filled by the
+    bricks the cancellation gives back -- not left oversold with the stock idle."""
+    item.quantity_available = 3
+    item.save()
+    bricklink, brickowl = lot_of(item), lot_of(item, BO)
+    record(snapshot(lines=[line(bricklink, 3)]))
+    record(snapshot(lines=[line(brickowl, 3)], provider=BO, order_id="77", placed_at=clock.now()))
+    assert Order.objects.get(provider=BO).needs_attention
+    record(snapshot(lines=None, status="CANCELLED", state="cancelled"))
+    assert quantities(item) == (0, 3, 0)
+    late = Order.objects.get(provider=BO)
+    assert not late.needs_attention
+    [filled] = late.lines.all()
+    assert (filled.effect, filled.oversold_quantity, filled.applied_quantity) == ("applied", 0, 3)
+    assert not Order.objects.get(provider=BL).needs_attention
+    # Completing it sells what it now holds.
+    record(snapshot(lines=None, provider=BO, order_id="77", status="Shipped", state="completed"))
+    assert quantities(item) == (0, 0, 3)
+
+
+def test_a_cancelled_order_needs_no_attention_though_its_record_stays(item):
+    item.quantity_available = 1
+    item.save()
+    bricklink = lot_of(item)
+    record(snapshot(lines=[line(bricklink, 3)]))
+    order = Order.objects.get()
+    assert order.needs_attention
+    record(snapshot(lines=None, status="CANCELLED", state="cancelled"))
+    order.refresh_from_db()
+    assert not order.needs_attention
+    assert order.lines.get().oversold_quantity == 2
+    assert quantities(item) == (1, 0, 0)
+
+
 def test_a_line_sold_from_a_lot_no_item_owns_is_unmatched_and_flagged(item):
     record(snapshot(lines=[LineSnapshot(lot_id="999", quantity=1)]))
     order = Order.objects.get()
