@@ -25,8 +25,12 @@ run: install
 	$(BIN)/python manage.py metrics_reset
 	PATH="$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile.dev start
 
+# The suite in TEST_PROCESSES pytest-xdist workers, each with its own test database and Redis
+# databases (config/settings/test.py); at most 6, the Redis databases a machine has.
+TEST_PROCESSES ?= 4
+
 test: install browser
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadgroup $(PYTEST_ARGS)
 
 # The admin's browser test (tests/e2e) drives Debian's Chromium through Playwright; Playwright's
 # own browser downloads are never used.
@@ -36,9 +40,11 @@ browser:
 		$$SUDO apt-get update -q && \
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
-# The long fault scenarios (minutes): figures in bench/results/reliability.json.
+# The long forms (tests/longform.py), tens of minutes: the fault scenarios (figures in
+# bench/results/reliability.json), three seeds of the inventory's property test, the full fuzz.
 chaos: install
-	CHAOS=1 $(BIN)/python -m pytest tests/reliability -p no:cacheprovider $(PYTEST_ARGS)
+	CHAOS=1 $(BIN)/python -m pytest tests/reliability tests/inventory/test_integration.py \
+		tests/security/test_fuzz_api.py -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

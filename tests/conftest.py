@@ -14,6 +14,36 @@ def pytest_sessionfinish(session, exitstatus):
     faultmode.report.write()
 
 
+# Under pytest-xdist (`make test`) the long tests -- real processes, the fuzzer, the browser --
+# are handed out first, longest first, so that none of them starts last and keeps the whole run
+# waiting (the workers take tests one at a time, in this order).
+LONGEST_FIRST = (
+    "tests/reliability/test_fault_injection.py",
+    "tests/security/test_fuzz_api.py",
+    "tests/reliability/test_worker_kills.py",
+    "tests/reliability/test_database_restart.py",
+    "tests/inventory/test_integration.py::test_random_changes",
+    "tests/reliability/test_orders.py",
+    "tests/reliability/test_faults.py",
+    "tests/core/test_embedded_stack.py",
+    "tests/reliability/",
+    "tests/e2e/",
+)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    if not getattr(config.option, "numprocesses", None):
+        return
+
+    def rank(item) -> int:
+        for position, prefix in enumerate(LONGEST_FIRST):
+            if item.nodeid.startswith(prefix):
+                return position
+        return len(LONGEST_FIRST) + (0 if item.get_closest_marker("worker") else 1)
+
+    items.sort(key=rank)
+
+
 def pytest_sessionstart(session):
     problems = unreachable_services()
     if problems:

@@ -5,13 +5,27 @@ import os
 import shutil
 import tempfile
 
+# `make test` runs the suite in several pytest-xdist workers (gw0, gw1, ...), each a suite of
+# its own: its test database (pytest-django adds the suffix), Redis databases and key prefixes,
+# derived here so the processes a worker starts (which inherit PYTEST_XDIST_WORKER) agree.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_SLOT = int(XDIST_WORKER[2:]) if XDIST_WORKER.startswith("gw") else 0
+# Two Redis databases a slot, counted down from 15 (the cache's, the broker's; the fault mode's
+# nested run, tests/reliability/test_fault_injection.py, shares its slot's under other key
+# prefixes); `make run` keeps 0 and 1.
+REDIS_DB_TOP = 15 - 2 * _SLOT
+
 # Several suites run at once on one machine: each session counts its metrics in a directory of
 # its own, which the processes it starts inherit (tests/harness.py child_env), removed when the
 # process that made it exits. Set before .base, whose default is the shared var/prometheus.
-if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+if (
+    "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+    or os.environ.get("BRICKOPS_METRICS_OF", "") != XDIST_WORKER
+):
     _metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
         prefix="brickops-metrics-"
     )
+    os.environ["BRICKOPS_METRICS_OF"] = XDIST_WORKER
     _metrics_dir_owner = os.getpid()
 
     @atexit.register
@@ -20,8 +34,8 @@ if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
             shutil.rmtree(_metrics_dir, ignore_errors=True)
 
 
-from .base import *  # noqa: F403
-from .base import (
+from .base import *  # noqa: F403, E402  (after the metrics directory is chosen)
+from .base import (  # noqa: E402
     REDIS_BROKER_TRANSPORT_OPTIONS,
     dev_secret,
     env,
@@ -42,12 +56,12 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_brickops")}
 EMBEDDED_DATABASE = False
 
-REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/15")
+REDIS_URL = env.str("REDIS_URL", default=f"redis://127.0.0.1:6379/{REDIS_DB_TOP}")
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="brickops-test"),
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default=f"brickops-test{XDIST_WORKER}"),
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
 }
@@ -59,12 +73,14 @@ CACHES["catalog"] = {
 
 # The broker on a Redis database of its own: clearing the cache between tests (a FLUSHDB)
 # must never drop queued or unacknowledged messages.
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/14")
+CELERY_BROKER_URL = env.str(
+    "CELERY_BROKER_URL", default=f"redis://127.0.0.1:6379/{REDIS_DB_TOP - 1}"
+)
 EMBEDDED_BROKER = False
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     **REDIS_BROKER_TRANSPORT_OPTIONS,
     # The suite's messages never mix with a `make run` stack on the same Redis.
-    "global_keyprefix": env.str("CELERY_KEY_PREFIX", default="brickops-test:"),
+    "global_keyprefix": env.str("CELERY_KEY_PREFIX", default=f"brickops-test{XDIST_WORKER}:"),
 }
 
 # Fault mode (tests/faultmode.py): the sandbox fails SANDBOX_FAULT_RATE of all calls, hangs

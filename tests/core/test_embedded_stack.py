@@ -6,9 +6,11 @@ worker share the files, and the catalog and the inventory sync do their work the
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +18,9 @@ import pytest
 
 from tests.conftest import sandbox_env
 from tests.harness import ROOT, SandboxProcess
+
+# One pytest-xdist worker runs the scenario, so its stack is set up once.
+pytestmark = pytest.mark.xdist_group("embedded_stack")
 
 
 @dataclass
@@ -36,12 +41,18 @@ class EmbeddedStack:
         assert result.returncode == 0, result.stderr
         return result.stdout.strip()
 
-    def wait_until(self, code: str, expected: str, seconds: float = 60) -> str:
+    def query(self, sql: str) -> list[tuple]:
+        """Read the stack's database as it is now (read-only, beside its processes)."""
+        uri = f"file:{self.var_dir / 'db.sqlite3'}?mode=ro"
+        with closing(sqlite3.connect(uri, uri=True, timeout=10)) as db:
+            return db.execute(sql).fetchall()
+
+    def wait_until(self, sql: str, expected: list[tuple], seconds: float = 60) -> list[tuple]:
         deadline = time.monotonic() + seconds
-        seen = self.python(code)
+        seen = self.query(sql)
         while seen != expected and time.monotonic() < deadline:
-            time.sleep(0.5)
-            seen = self.python(code)
+            time.sleep(0.3)
+            seen = self.query(sql)
         return seen
 
     def worker_log(self) -> str:
@@ -96,11 +107,7 @@ for _ in range(int(sys.argv[1])):
     heartbeat.delay()
 """
 
-BEATS = """
-import django; django.setup()
-from core.models import WorkerHeartbeat
-print(sum(WorkerHeartbeat.objects.values_list("beats", flat=True)))
-"""
+BEATS = "SELECT coalesce(sum(beats), 0) FROM core_workerheartbeat"
 
 
 def test_producers_and_the_worker_share_sqlite_and_the_filesystem_broker(embedded):
@@ -110,7 +117,7 @@ def test_producers_and_the_worker_share_sqlite_and_the_filesystem_broker(embedde
         for _ in range(3)
     ]
     assert all(p.wait(120) == 0 for p in producers)
-    assert embedded.wait_until(BEATS, "30") == "30"
+    assert embedded.wait_until(BEATS, [(30,)]) == [(30,)]
     assert (embedded.var_dir / "db.sqlite3").exists()
     assert (embedded.var_dir / "broker").is_dir()
     log = embedded.worker_log()
@@ -129,11 +136,7 @@ refresh_enqueue(resource=Resource(Kind.PRICE_GUIDE, "3001", 11), priority=Priori
 refresh_enqueue(resource=Resource(Kind.PART, "9999999"), priority=Priority.HIGH)
 """
 
-REFRESHES = """
-import django; django.setup()
-from catalog.models import RefreshJob
-print(sorted(RefreshJob.objects.values_list("resource", "status")))
-"""
+REFRESHES = "SELECT resource, status FROM catalog_refreshjob ORDER BY resource"
 
 INVENTORY = """
 import django; django.setup()
@@ -157,19 +160,17 @@ gone = item_create(account=user.membership.account, actor=user, data={**data, "c
 item_archive(item=gone, actor=user)
 """
 
-SYNCS = """
-import django; django.setup()
-from inventory.models import SyncState
-print(sorted(SyncState.objects.values_list("status", flat=True)))
-"""
+SYNCS = "SELECT status FROM inventory_syncstate ORDER BY status"
 
 
 def test_catalog_refreshes_and_inventory_syncs_run_on_the_embedded_stack(embedded, sandbox):
     embedded.python(REFRESH)
-    expected = (
-        "[('part:3001', 'succeeded'), ('part:9999999', 'failed'), "
-        "('part_colors:3001', 'succeeded'), ('price_guide:3001:11', 'succeeded')]"
-    )
+    expected = [
+        ("part:3001", "succeeded"),
+        ("part:9999999", "failed"),
+        ("part_colors:3001", "succeeded"),
+        ("price_guide:3001:11", "succeeded"),
+    ]
     assert embedded.wait_until(REFRESHES, expected) == expected
 
     connections = {
@@ -177,7 +178,7 @@ def test_catalog_refreshes_and_inventory_syncs_run_on_the_embedded_stack(embedde
         "brickowl": {"api_key": SandboxProcess.BRICKOWL_KEY},
     }
     embedded.python(INVENTORY, CONNECTIONS=json.dumps(connections))
-    synced = str(["synced"] * 4)
+    synced = [("synced",)] * 4
     assert embedded.wait_until(SYNCS, synced) == synced
     bricklink = sandbox.inventory("bricklink", connections["bricklink"]["consumer_key"])
     brickowl = sandbox.inventory("brickowl", connections["brickowl"]["api_key"])

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.harness import ROOT
+from tests.longform import LONG
 
-LONG = os.environ.get("CHAOS") == "1"
 _reports: dict[str, list] = {}
 
 

@@ -16,7 +16,7 @@ from inventory.services import item_create
 from tests.factories import AccountFactory, MembershipFactory
 from tests.harness import wait_for
 from tests.inventory.scenario import COLORS, PARTS, assert_stores_match_items, connect
-from tests.reliability.conftest import LONG
+from tests.longform import LONG
 
 pytestmark = [
     pytest.mark.worker,

@@ -16,13 +16,13 @@ import pytest
 
 from tests.conftest import sandbox_env
 from tests.harness import ROOT, SandboxProcess, WorkerProcess, child_env, wait_for
+from tests.longform import LONG
 from tests.reliability.chaos import FAST_RECOVERY
-from tests.reliability.conftest import LONG
 from tests.reliability.servers import PostgresServer, RedisServer
 
 pytestmark = pytest.mark.worker
 
-JOBS, CHANGES, PARTS, DOWN_SECONDS = (1000, 200, 400, 5) if LONG else (300, 60, 240, 3)
+JOBS, CHANGES, PARTS, DOWN_SECONDS = (1000, 200, 400, 5) if LONG else (200, 40, 160, 3)
 
 
 def _counts(url: str) -> dict[str, dict[str, int]]:

@@ -13,23 +13,17 @@ import json
 import os
 import subprocess
 import sys
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
 
 from tests.harness import ROOT
-from tests.reliability.conftest import LONG
+from tests.longform import LONG
 
 RUNS = [(1, 0.05), (2, 0.07), (3, 0.10)] if LONG else [(1, 0.10)]
 pytestmark = pytest.mark.worker
 
 PROPERTY_TEST = "tests/inventory/test_integration.py::test_random_changes_with_faults_converge"
-
-
-def _redis_db(url: str, db: int) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{db}"))
 
 
 def _fault_mode_env(seed: int, rate: float, report: str) -> dict[str, str]:
@@ -44,11 +38,12 @@ def _fault_mode_env(seed: int, rate: float, report: str) -> dict[str, str]:
         SANDBOX_FAULT_SEED=str(seed),
         SANDBOX_FAULT_REPORT=report,
         TEST_DATABASE_NAME=f"{settings.DATABASES['default']['TEST']['NAME']}_faults",
-        # Other Redis databases: the session flushes its cache database between tests.
-        REDIS_URL=_redis_db(settings.REDIS_URL, 13),
-        CELERY_BROKER_URL=_redis_db(settings.CELERY_BROKER_URL, 12),
-        CELERY_KEY_PREFIX="brickops-faults:",
-        CACHE_KEY_PREFIX="brickops-faults",
+        # This session's Redis databases under other prefixes: it waits on this test, so the
+        # nested session's flushes of the cache between tests take nothing it still needs.
+        REDIS_URL=settings.REDIS_URL,
+        CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
+        CELERY_KEY_PREFIX=f"brickops-faults{settings.XDIST_WORKER}:",
+        CACHE_KEY_PREFIX=f"brickops-faults{settings.XDIST_WORKER}",
         PYTHONUNBUFFERED="1",
     )
     return env

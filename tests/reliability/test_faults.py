@@ -79,7 +79,7 @@ def test_broker_lost_with_messages_queued_then_back_empty(
         assert worker.proc.poll() is None  # still the same process
         wait_for(
             lambda: worker.log_path.read_text().count("Connected to redis") >= 2,
-            timeout=30,
+            timeout=90,  # Celery's own reconnect backoff, on a loaded machine
             message="the worker to reconnect by itself",
         )
         client = redis_server.celery_app()  # this test's own connections died too

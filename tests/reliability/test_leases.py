@@ -30,7 +30,7 @@ from tests.inventory.scenario import (
     connect,
     duplicate_creates,
 )
-from tests.reliability.conftest import LONG
+from tests.longform import LONG
 
 pytestmark = [pytest.mark.worker, pytest.mark.exact_sandbox("counts calls per resource")]
 

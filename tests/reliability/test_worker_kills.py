@@ -11,8 +11,8 @@ from marketplaces.sandbox.catalog import build_catalog
 from tests.conftest import sandbox_env
 from tests.harness import SandboxProcess, WorkerProcess
 from tests.inventory.scenario import assert_stores_match_items
+from tests.longform import LONG
 from tests.reliability.chaos import apply_fast_recovery, worker_kills
-from tests.reliability.conftest import LONG
 
 pytestmark = pytest.mark.worker
 
