@@ -143,7 +143,8 @@ def random_changes(
 
 def duplicate_creates(ledger: list[dict]) -> dict[str, int]:
     """Creates, per store, of a lot for an item that already had a live lot there, read from
-    the sandbox's ledger of applied changes: a create applied twice. The sync removes such an
+    the sandbox's ledger of applied changes: a create applied twice (a lot an order sold out,
+    which BrickLink removes, is no longer live). The sync removes such an
     extra lot when it finds one, so the stores alone would never show it; the ledger does."""
     lot_items: dict[tuple[str, object], int] = {}
     live: Counter[tuple[str, int]] = Counter()
@@ -163,7 +164,11 @@ def duplicate_creates(ledger: list[dict]) -> dict[str, int]:
                 twice[provider] += 1
             live[provider, item] += 1
             lot_items[lot] = item
-        elif entry["op"] == "delete" and lot in lot_items:
+        elif lot in lot_items and (
+            entry["op"] == "delete"
+            # An order that took a lot's last bricks: BrickLink removed the lot itself.
+            or (entry["op"] == "order" and isinstance(fields, dict) and fields.get("removed"))
+        ):
             live[provider, lot_items.pop(lot)] -= 1
     return {provider: twice[provider] for provider in Provider.values}
 
