@@ -12,27 +12,35 @@ See ``docs/marketplaces.md``.
 * ``base``      - :class:`BrickOwlBase`: the key, the pooled session, GET and POST
 * ``catalog``   - id lookup (BOIDs of BrickLink numbers), the color list
 * ``inventory`` - lots: list, create, update, delete
+* ``bulk``      - ``bulk/batch``: up to 50 requests in one call, a result (value or error)
+  for each; creates, updates and deletes of lots in batches
 * ``orders``    - orders: the list, one order, its items
 * ``client``    - :class:`BrickOwlClient`, all of the groups above
 """
 
+from .bulk import BATCH_MAX, BatchRequest, BatchResult
 from .catalog import BrickOwlColor
 from .client import BrickOwlClient
 from .decode import DEFAULT_RETRY_AFTER, MAX_RETRY_AFTER
-from .inventory import CONDITIONS, OwlLot
+from .inventory import CONDITIONS, NewOwlLot, OwlLot, OwlLotUpdate
 from .orders import STATUSES, BrickOwlOrder, BrickOwlOrderItem, BrickOwlOrderSummary
 from .parsing import PROVIDER
 
 __all__ = [
+    "BATCH_MAX",
     "CONDITIONS",
     "DEFAULT_RETRY_AFTER",
     "MAX_RETRY_AFTER",
     "PROVIDER",
     "STATUSES",
+    "BatchRequest",
+    "BatchResult",
     "BrickOwlClient",
     "BrickOwlColor",
     "BrickOwlOrder",
     "BrickOwlOrderItem",
     "BrickOwlOrderSummary",
+    "NewOwlLot",
     "OwlLot",
+    "OwlLotUpdate",
 ]

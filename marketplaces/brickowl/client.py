@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from .bulk import BulkCalls
 from .catalog import CatalogCalls
 from .inventory import InventoryCalls
 from .orders import OrderCalls
 
 
-class BrickOwlClient(CatalogCalls, InventoryCalls, OrderCalls):
+class BrickOwlClient(CatalogCalls, InventoryCalls, BulkCalls, OrderCalls):
     """BrickOwl API v1 for one API key (:meth:`platform` for the catalog's).
 
     A new group of endpoints is a module of its own with a :class:`~.base.BrickOwlBase`

@@ -37,7 +37,7 @@ def decoder(parse: Callable[[Any], T]) -> Callable[[RawResponse, str, str], tupl
         context = {"provider": PROVIDER, "method": method, "path": template}
         text = raw.body.decode("utf-8", errors="replace")
         if not 200 <= raw.status < 300:
-            raise _error_for(raw, text, context)
+            raise error_for(raw.status, text, context, raw.headers.get("Retry-After"))
         try:
             data = json.loads(text)
         except (ValueError, RecursionError):
@@ -71,8 +71,10 @@ def success(data: Any) -> dict[str, Any]:
     return row
 
 
-def _error_for(raw: RawResponse, text: str, context: dict[str, Any]) -> MarketplaceError:
-    status = raw.status
+def error_for(
+    status: int, text: str, context: dict[str, Any], retry_after: str | None = None
+) -> MarketplaceError:
+    """The error a non-2xx answer (a whole call's, or one request's in a batch) stands for."""
     message = _error_message(text) or f"HTTP {status}"
     common = {**context, "http_status": status, "body": text}
     if status == 401:
@@ -82,10 +84,8 @@ def _error_for(raw: RawResponse, text: str, context: dict[str, Any]) -> Marketpl
     if status == 404:
         return NotFound(message, **common)
     if status == 429:
-        retry_after = parse_retry_after(
-            raw.headers.get("Retry-After"), default=DEFAULT_RETRY_AFTER, cap=MAX_RETRY_AFTER
-        )
-        return RateLimited(message, retry_after=retry_after, **common)
+        wait = parse_retry_after(retry_after, default=DEFAULT_RETRY_AFTER, cap=MAX_RETRY_AFTER)
+        return RateLimited(message, retry_after=wait, **common)
     if status >= 500 or status < 200:
         looks_html = text.lstrip()[:1] == "<"
         return TransientError(

@@ -43,6 +43,71 @@ class OwlLot:
         return self.external_ids.get("other")
 
 
+@dataclass(frozen=True)
+class NewOwlLot:
+    """What a lot is created with: ``inventory/create``'s form, checked before any call."""
+
+    boid: str
+    color_id: int
+    quantity: int
+    price: Decimal
+    condition: str
+    external_id: str
+    public_note: str = ""
+    personal_note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.quantity <= 0:
+            raise ValueError("BrickOwl lots are created with a quantity above 0")
+        if self.condition not in CONDITIONS:
+            raise ValueError(f"unknown BrickOwl condition {self.condition!r}")
+
+    def as_form(self) -> dict[str, Any]:
+        return {
+            "boid": self.boid,
+            "color_id": self.color_id,
+            "quantity": self.quantity,
+            "price": price_text(self.price),
+            "condition": self.condition,
+            "external_id": self.external_id,
+            **({"public_note": self.public_note} if self.public_note else {}),
+            **({"personal_note": self.personal_note} if self.personal_note else {}),
+        }
+
+
+@dataclass(frozen=True)
+class OwlLotUpdate:
+    """A change to the lot found by exactly one of ``lot_id`` / ``external_id``. The quantity
+    is absolute, so sending it again is harmless."""
+
+    lot_id: str | None = None
+    external_id: str | None = None
+    absolute_quantity: int | None = None
+    price: Decimal | None = None
+    for_sale: bool | None = None
+    public_note: str | None = None
+    personal_note: str | None = None
+
+    def __post_init__(self) -> None:
+        lot_selector(self.lot_id, self.external_id)
+        if self.absolute_quantity is not None and self.absolute_quantity < 0:
+            raise ValueError("quantity cannot be negative")
+
+    def as_form(self) -> dict[str, Any]:
+        form = lot_selector(self.lot_id, self.external_id)
+        if self.absolute_quantity is not None:
+            form["absolute_quantity"] = self.absolute_quantity
+        if self.price is not None:
+            form["price"] = price_text(self.price)
+        if self.for_sale is not None:
+            form["for_sale"] = int(self.for_sale)
+        if self.public_note is not None:
+            form["public_note"] = self.public_note
+        if self.personal_note is not None:
+            form["personal_note"] = self.personal_note
+        return form
+
+
 class InventoryCalls(BrickOwlBase):
     def inventory_list(
         self, *, external_id: str | None = None, lot_id: str | None = None
@@ -74,32 +139,17 @@ class InventoryCalls(BrickOwlBase):
     ) -> str:
         """Create a lot and answer its ``lot_id``. Look it up by ``external_id`` first: BrickOwl
         happily creates a second lot with the same external id."""
-        if quantity <= 0:
-            raise ValueError("BrickOwl lots are created with a quantity above 0")
-        if condition not in CONDITIONS:
-            raise ValueError(f"unknown BrickOwl condition {condition!r}")
-
-        def parse(data: Any) -> str:
-            row = success(data)
-            lot_id = row.get("lot_id")
-            if lot_id in (None, ""):
-                raise malformed("created lot has no lot_id")
-            return str(lot_id)
-
-        return self._post(
-            "/inventory/create",
-            parse,
-            {
-                "boid": boid,
-                "color_id": color_id,
-                "quantity": quantity,
-                "price": price_text(price),
-                "condition": condition,
-                "external_id": external_id,
-                **({"public_note": public_note} if public_note else {}),
-                **({"personal_note": personal_note} if personal_note else {}),
-            },
+        lot = NewOwlLot(
+            boid=boid,
+            color_id=color_id,
+            quantity=quantity,
+            price=price,
+            condition=condition,
+            external_id=external_id,
+            public_note=public_note,
+            personal_note=personal_note,
         )
+        return self._post("/inventory/create", created_lot_id, lot.as_form())
 
     def inventory_update(
         self,
@@ -114,31 +164,36 @@ class InventoryCalls(BrickOwlBase):
     ) -> None:
         """Change a lot found by exactly one of ``lot_id`` / ``external_id``. The quantity is
         absolute, so replaying an update is harmless."""
-        form = _lot_selector(lot_id, external_id)
-        if absolute_quantity is not None:
-            if absolute_quantity < 0:
-                raise ValueError("quantity cannot be negative")
-            form["absolute_quantity"] = absolute_quantity
-        if price is not None:
-            form["price"] = price_text(price)
-        if for_sale is not None:
-            form["for_sale"] = int(for_sale)
-        if public_note is not None:
-            form["public_note"] = public_note
-        if personal_note is not None:
-            form["personal_note"] = personal_note
-        self._post("/inventory/update", success, form)
+        update = OwlLotUpdate(
+            lot_id=lot_id,
+            external_id=external_id,
+            absolute_quantity=absolute_quantity,
+            price=price,
+            for_sale=for_sale,
+            public_note=public_note,
+            personal_note=personal_note,
+        )
+        self._post("/inventory/update", success, update.as_form())
 
     def inventory_delete(
         self, *, lot_id: str | None = None, external_id: str | None = None
     ) -> None:
-        self._post("/inventory/delete", success, _lot_selector(lot_id, external_id))
+        self._post("/inventory/delete", success, lot_selector(lot_id, external_id))
 
 
-def _lot_selector(lot_id: str | None, external_id: str | None) -> dict[str, Any]:
+def lot_selector(lot_id: str | None, external_id: str | None) -> dict[str, Any]:
+    """The form naming one lot: exactly one of ``lot_id`` / ``external_id``."""
     if (lot_id is None) == (external_id is None):
         raise ValueError("give exactly one of lot_id and external_id")
     return {"lot_id": lot_id} if lot_id is not None else {"external_id": external_id}
+
+
+def created_lot_id(data: Any) -> str:
+    """The ``lot_id`` of a confirmed ``inventory/create``."""
+    lot_id = success(data).get("lot_id")
+    if lot_id in (None, ""):
+        raise malformed("created lot has no lot_id")
+    return str(lot_id)
 
 
 def parse_lot(row: dict[str, Any]) -> OwlLot:

@@ -16,6 +16,9 @@ Run it with ``manage.py marketplace_sandbox``; tests start it through
   endpoints, and each one's side of orders (``sales``)
 * ``push``          - order pushes to the stores' push URLs, off the caller's thread
 * ``control``       - ``/_control``, ``/_calls``, ``/_ledger``, ``/_inventory``
+* ``prefill``       - ``/_control``'s ``prefill``: stores holding a seller's own lots (no
+  marker, no external id), deterministic from a seed, two stores sharing a given number of
+  (part, color, condition) lots: the takeover scene
 * ``order_control`` - ``/_orders``: orders placed, changed, cancelled, filed; and listed
 * ``server``        - the HTTP server and the per-call pipeline (faults, latency, concurrency)
 """

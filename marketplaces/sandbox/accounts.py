@@ -74,24 +74,28 @@ class BrickLinkAccount:
 
 @dataclass(slots=True)
 class BrickOwlAccount:
-    """One BrickOwl store: its API key, lots and orders (by string id), rolling request window."""
+    """One BrickOwl store: its API key, lots and orders (by string id), and its rolling request
+    windows: one for most calls, one for bulk/batch calls (a limit of their own)."""
 
     key: str
     lots: dict[str, dict] = field(default_factory=dict)
     orders: dict[str, dict] = field(default_factory=dict)
     window: deque[float] = field(default_factory=deque)
+    batch_window: deque[float] = field(default_factory=deque)
 
     @property
     def store_id(self) -> str:
         """The store's id, as order views and order pushes carry it: stable per key."""
         return str(1000 + zlib.crc32(self.key.encode()) % 90000)
 
-    def admit(self, now: float, rate: int) -> int | None:
-        """Count a request in the rolling minute; the Retry-After seconds if over the rate."""
-        while self.window and self.window[0] <= now - BRICKOWL_WINDOW_SECONDS:
-            self.window.popleft()
-        if len(self.window) >= rate:
-            oldest = self.window[0] if self.window else now
+    def admit(self, now: float, rate: int, *, batch: bool = False) -> int | None:
+        """Count a request in its rolling minute (the batch calls' own when ``batch``); the
+        Retry-After seconds if over the rate."""
+        window = self.batch_window if batch else self.window
+        while window and window[0] <= now - BRICKOWL_WINDOW_SECONDS:
+            window.popleft()
+        if len(window) >= rate:
+            oldest = window[0] if window else now
             return max(1, math.ceil(oldest + BRICKOWL_WINDOW_SECONDS - now))
-        self.window.append(now)
+        window.append(now)
         return None

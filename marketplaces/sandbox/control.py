@@ -4,6 +4,15 @@
 They are never counted, never faulted and need no credentials: they are how tests set the
 scene and check what really happened behind a client's back. A control request is validated
 in full before anything of it is applied, so a typo changes nothing.
+
+``POST /_control`` keys: ``reset``, ``seed``, ``fault_seed``, ``latency``, ``faults`` (rules:
+the ``faults`` module), ``bricklink_quota``, ``bricklink_max_in_flight``,
+``bricklink_error_http_status`` (``"200"`` or ``"real"``), ``brickowl_rate_per_minute``,
+``brickowl_batch_rate_per_minute`` (bulk/batch calls' own limit, 100),
+``brickowl_batch_answer`` (``"responses"`` or ``"list"``: the ``brickowl.bulk`` module),
+``bricklink_credentials``, ``brickowl_keys``, ``push_urls``, ``push_enabled``,
+``push_drop_rate``, and ``prefill``: stores filled with a seller's lots, a number of them
+shared with another store (the ``prefill`` module).
 """
 
 from __future__ import annotations
@@ -12,10 +21,11 @@ from collections.abc import Callable
 from typing import Any
 
 from marketplaces.sandbox import bricklink, brickowl
-from marketplaces.sandbox.accounts import BRICKLINK, BRICKOWL
+from marketplaces.sandbox.accounts import BRICKLINK
 from marketplaces.sandbox.errors import ControlError, ControlNotFound
 from marketplaces.sandbox.faults import parse_fault_rule
-from marketplaces.sandbox.state import ERROR_MODES, SandboxState
+from marketplaces.sandbox.prefill import parse_prefill, prefill_stores
+from marketplaces.sandbox.state import BATCH_ANSWERS, ERROR_MODES, SandboxState
 
 _CREDENTIAL_KEYS = ("consumer_key", "consumer_secret", "token_value", "token_secret")
 
@@ -127,6 +137,12 @@ def _error_mode(raw: Any) -> Change:
     return _setting("bricklink_error_http_status", mode)
 
 
+def _batch_answer(raw: Any) -> Change:
+    if raw not in BATCH_ANSWERS:
+        raise ControlError('brickowl_batch_answer must be "responses" or "list"')
+    return _setting("brickowl_batch_answer", raw)
+
+
 def _seed(raw: Any) -> Change:
     seed = _int(raw, "seed")
     return lambda state: state.set_seed(seed)
@@ -150,6 +166,10 @@ _PARSERS: dict[str, Callable[[Any], Change]] = {
     "brickowl_rate_per_minute": lambda v: _setting(
         "brickowl_rate_per_minute", _int(v, "brickowl_rate_per_minute", minimum=1)
     ),
+    "brickowl_batch_rate_per_minute": lambda v: _setting(
+        "brickowl_batch_rate_per_minute", _int(v, "brickowl_batch_rate_per_minute", minimum=1)
+    ),
+    "brickowl_batch_answer": _batch_answer,
     "bricklink_credentials": _credentials,
     "brickowl_keys": _brickowl_keys,
     "push_urls": _push_urls,
@@ -159,22 +179,30 @@ _PARSERS: dict[str, Callable[[Any], Change]] = {
 
 
 def control(state: SandboxState, body: Any) -> dict[str, Any]:
-    """Apply a ``/_control`` body (reset first) and answer the resulting configuration."""
+    """Apply a ``/_control`` body (reset first, prefill last: ``prefill``'s module) and answer
+    the resulting configuration."""
     if not isinstance(body, dict):
         raise ControlError("the control body must be a JSON object")
-    unknown = set(body) - set(_PARSERS) - {"reset"}
+    unknown = set(body) - set(_PARSERS) - {"reset", "prefill"}
     if unknown:
         raise ControlError(f"unknown control keys: {sorted(unknown)}")
     reset = body.get("reset", False)
     if not isinstance(reset, bool):
         raise ControlError("reset must be true or false")
-    changes = [_PARSERS[key](value) for key, value in body.items() if key != "reset"]
+    prefills = parse_prefill(body["prefill"]) if "prefill" in body else []
+    changes = [
+        _PARSERS[key](value) for key, value in body.items() if key not in ("reset", "prefill")
+    ]
     with state.lock:
         if reset:
             state.reset_locked()
         for change in changes:
             change(state)
-        return state.config()
+        prefilled = prefill_stores(state, prefills) if prefills else None
+        answer = state.config()
+        if prefilled is not None:
+            answer["prefilled"] = prefilled
+        return answer
 
 
 def current_config(state: SandboxState) -> dict[str, Any]:
@@ -199,13 +227,7 @@ def ledger(state: SandboxState, query: dict[str, str]) -> list[dict]:
 
 
 def store_of(state: SandboxState, provider: Any, account: Any):
-    stores = {BRICKLINK: state.bricklink_accounts, BRICKOWL: state.brickowl_accounts}
-    if provider not in stores:
-        raise ControlError("provider must be bricklink or brickowl")
-    store = stores[provider].get(account)
-    if store is None:
-        raise ControlNotFound(f"no {provider} account {account!r}")
-    return store
+    return state.store(provider, account)
 
 
 def inventory(state: SandboxState, provider: str | None, account: str | None) -> list[dict]:

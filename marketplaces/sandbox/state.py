@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from marketplaces.sandbox.accounts import (
+    BRICKLINK,
+    BRICKOWL,
     DAY_SECONDS,
     DEFAULT_BRICKLINK_CREDENTIALS,
     DEFAULT_BRICKOWL_KEY,
@@ -25,9 +27,11 @@ from marketplaces.sandbox.accounts import (
     BrickOwlAccount,
 )
 from marketplaces.sandbox.catalog import Catalog, build_catalog
+from marketplaces.sandbox.errors import ControlError, ControlNotFound
 from marketplaces.sandbox.faults import FAULT_KINDS, CallPlan, FaultRule
 
 ERROR_MODES = ("200", "real")
+BATCH_ANSWERS = ("responses", "list")
 
 
 @dataclass(slots=True)
@@ -41,6 +45,10 @@ class Settings:
     bricklink_max_in_flight: int = 5
     bricklink_error_http_status: str = "200"
     brickowl_rate_per_minute: int = 600
+    # bulk/batch calls have their own, lower limit (100 in the current docs, 200 in older copies)
+    brickowl_batch_rate_per_minute: int = 100
+    # how a bulk/batch answer is shaped (undocumented): "responses" or "list"
+    brickowl_batch_answer: str = "responses"
     latency_fixed_ms: int = 0
     latency_random_ms: int = 0
     faults: list[FaultRule] = field(default_factory=list)
@@ -60,6 +68,9 @@ class Counters:
     by_account: Counter[str] = field(default_factory=Counter)
     faults: Counter[str] = field(default_factory=Counter)
     refused: Counter[str] = field(default_factory=Counter)
+    # The requests inside BrickOwl bulk/batch calls, by endpoint (not in ``total``: each
+    # batch is one call there).
+    batched: Counter[str] = field(default_factory=Counter)
 
 
 def iso_now() -> str:
@@ -142,6 +153,16 @@ class SandboxState:
 
     def add_brickowl_account(self, key: str) -> None:
         self.brickowl_accounts.setdefault(key, BrickOwlAccount(key))
+
+    def store(self, provider: Any, account: Any) -> BrickLinkAccount | BrickOwlAccount:
+        """The store of ``account`` on ``provider``, or why not. Caller holds the lock."""
+        stores = {BRICKLINK: self.bricklink_accounts, BRICKOWL: self.brickowl_accounts}
+        if provider not in stores:
+            raise ControlError("provider must be bricklink or brickowl")
+        store = stores[provider].get(account)
+        if store is None:
+            raise ControlNotFound(f"no {provider} account {account!r}")
+        return store
 
     # --- per call ----------------------------------------------------------------------------
 
@@ -271,6 +292,8 @@ class SandboxState:
             "bricklink_max_in_flight": settings.bricklink_max_in_flight,
             "bricklink_error_http_status": settings.bricklink_error_http_status,
             "brickowl_rate_per_minute": settings.brickowl_rate_per_minute,
+            "brickowl_batch_rate_per_minute": settings.brickowl_batch_rate_per_minute,
+            "brickowl_batch_answer": settings.brickowl_batch_answer,
             "bricklink_accounts": sorted(self.bricklink_accounts),
             "brickowl_accounts": sorted(self.brickowl_accounts),
             "push_enabled": settings.push_enabled,
@@ -288,6 +311,7 @@ class SandboxState:
                 "by_account": dict(counters.by_account),
                 "faults": dict(counters.faults),
                 "refused": dict(counters.refused),
+                "batched": dict(counters.batched),
                 "quota_used": {
                     key: account.quota_used
                     for key, account in self.bricklink_accounts.items()

@@ -3,9 +3,9 @@
 The quirks are the point (see docs/marketplaces.md): errors come back as HTTP 200 with the real
 outcome in ``meta.code`` (unless ``bricklink_error_http_status`` is ``"real"``), every answer is
 labelled ``text/html``, a PUT's quantity is a delta, a PUT without ``description`` is a real
-HTTP 400, an array POST answers without ``data``, a DELETE answers with an empty body,
-duplicate lots are never merged (BrickLink has no external id), an order's items come as a
-list of batches, and reading the notifications marks them read.
+HTTP 400, an array POST answers ``"data": {}`` (a one-element array: the lot), a DELETE
+answers with an empty body, duplicate lots are never merged (BrickLink has no external id), an
+order's items come as a list of batches, and reading the notifications marks them read.
 
 * ``envelope``    - :class:`BrickLinkError` and the ``{"meta", "data"}`` answers
 * ``call``        - :class:`Call`, one authenticated call on its way to a handler

@@ -18,12 +18,17 @@ from marketplaces.sandbox.wire import (
     route,
 )
 
+from .bulk import BATCH_TEMPLATE, run_batch
 from .call import BrickOwlError, Call
 from .catalog import color_list, id_lookup
 from .inventory import create_inventory, delete_inventory, list_inventory, update_inventory
 from .orders import list_orders, order_items, view_order
 
 PREFIX = "/brickowl/v1"
+
+
+def bulk_batch(call: Call) -> Response:
+    return run_batch(call, ROUTES)
 
 
 ROUTES = [
@@ -36,6 +41,7 @@ ROUTES = [
     route(r"^/order/list/?$", "/order/list", GET=list_orders),
     route(r"^/order/view/?$", "/order/view", GET=view_order),
     route(r"^/order/items/?$", "/order/items", GET=order_items),
+    route(r"^/bulk/batch/?$", BATCH_TEMPLATE, POST=bulk_batch),
 ]
 
 
@@ -105,12 +111,18 @@ class BrickOwlApi:
         if account is None:
             self.state.refuse("brickowl_auth_403")
             raise BrickOwlError(403, "Invalid API Key")
+        batch = match.template == BATCH_TEMPLATE
         with self.state.lock:
-            retry_after = account.admit(
-                time.monotonic(), self.state.settings.brickowl_rate_per_minute
+            settings = self.state.settings
+            rate = (
+                settings.brickowl_batch_rate_per_minute
+                if batch
+                else settings.brickowl_rate_per_minute
             )
+            retry_after = account.admit(time.monotonic(), rate, batch=batch)
             if retry_after:
-                self.state.counters.refused["brickowl_rate_429"] += 1
+                reason = "brickowl_batch_rate_429" if batch else "brickowl_rate_429"
+                self.state.counters.refused[reason] += 1
         if retry_after:
             return json_response(
                 429,

@@ -58,7 +58,7 @@ def test_bricklink_put_updates_fields_but_not_item_color_or_condition(bl):
         assert meta(response)["message"] == "RESOURCE_UPDATE_NOT_ALLOWED"
 
 
-def test_bricklink_array_post_answers_201_without_data_and_never_dedupes(bl):
+def test_bricklink_array_post_answers_201_with_empty_data_and_never_dedupes(bl):
     lot = {
         "item": {"no": "3003", "type": "PART"},
         "color_id": 5,
@@ -68,10 +68,33 @@ def test_bricklink_array_post_answers_201_without_data_and_never_dedupes(bl):
     }
     response = bl.post(f"{bl.base}/inventories", json=[lot, lot], timeout=TIMEOUT)
     assert meta(response)["code"] == 201
-    assert "data" not in response.json()
+    assert response.json()["data"] == {}  # no ids: re-list
     lots = get(bl, "/inventories").json()["data"]
     assert [row["item"]["no"] for row in lots] == ["3003", "3003"]
     assert lots[0]["inventory_id"] != lots[1]["inventory_id"]
+
+
+def test_bricklink_one_element_array_answers_the_lot_and_a_bad_element_stores_none(bl, sandbox):
+    lot = {
+        "item": {"no": "3001", "type": "PART"},
+        "color_id": 11,
+        "quantity": 4,
+        "unit_price": "0.5",
+        "new_or_used": "N",
+    }
+    response = bl.post(f"{bl.base}/inventories", json=[lot], timeout=TIMEOUT)
+    assert meta(response)["code"] == 201
+    created = response.json()["data"]
+    assert (created["item"]["no"], created["quantity"]) == ("3001", 4)
+    bad = {**lot, "item": {"no": "9999999", "type": "PART"}}
+    refused = bl.post(f"{bl.base}/inventories", json=[lot, bad], timeout=TIMEOUT)
+    assert meta(refused)["code"] == 400  # all or nothing
+    empty = bl.post(f"{bl.base}/inventories", json=[], timeout=TIMEOUT)
+    assert meta(empty)["message"] == "INVALID_REQUEST_BODY"
+    assert [row["inventory_id"] for row in get(bl, "/inventories").json()["data"]] == [
+        created["inventory_id"]
+    ]
+    assert [entry["op"] for entry in sandbox.ledger()] == ["create"]
 
 
 def test_bricklink_delete_answers_an_empty_body(bl):
