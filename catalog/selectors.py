@@ -6,6 +6,7 @@ refresh outbox, its drain and its circuit breaker stand (what the admin's queue 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -17,6 +18,7 @@ from django.db.models import Max, Min, OuterRef, Subquery
 from ratelimit.models import CircuitBreaker
 
 from .domain import Resource
+from .freshness import fresh_window
 from .models import (
     ACTIVE_STATUSES,
     Category,
@@ -161,6 +163,41 @@ def part_missing(no: str, now: datetime) -> bool:
     """BrickLink confirmed the part does not exist, recently enough to trust it."""
     since = now - timedelta(days=settings.CATALOG_NOT_FOUND_DAYS)
     return MissingPart.objects.filter(no=no, confirmed_at__gte=since).exists()
+
+
+def parts_missing(nos: Iterable[str], now: datetime) -> set[str]:
+    """Of ``nos``, the parts BrickLink confirmed do not exist, recently enough to trust it (as
+    :func:`part_missing`, for many at once)."""
+    since = now - timedelta(days=settings.CATALOG_NOT_FOUND_DAYS)
+    found = MissingPart.objects.filter(no__in=set(nos), confirmed_at__gte=since)
+    return set(found.values_list("no", flat=True))
+
+
+def part_names(nos: Iterable[str]) -> dict[str, str]:
+    """The catalog's name of each of ``nos`` it has stored (at any age)."""
+    return dict(Part.objects.filter(no__in=set(nos)).values_list("no", "name"))
+
+
+def part_fresh_colors(nos: Iterable[str], now: datetime) -> dict[str, set[int]]:
+    """The colors each of ``nos`` is known in, for the parts whose known colors are fresh;
+    a part whose list is stale, expired or never fetched is absent."""
+    fresh_since = now - fresh_window()
+    lists = PartColorList.objects.filter(no__in=set(nos), last_fetched__gt=fresh_since)
+    known: dict[str, set[int]] = {no: set() for no in lists.values_list("no", flat=True)}
+    rows = PartColor.objects.filter(color_list_id__in=list(known))
+    for no, color_id in rows.values_list("color_list_id", "color_id"):
+        known[no].add(color_id)
+    return known
+
+
+def colors_unknown(color_ids: Iterable[int]) -> set[int]:
+    """Of ``color_ids``, those that are not BrickLink colors; none while the colors reference
+    list has never been loaded (nothing to tell by)."""
+    wanted = set(color_ids)
+    if not wanted or not Color.objects.exists():
+        return set()
+    known = Color.objects.filter(color_id__in=wanted).values_list("color_id", flat=True)
+    return wanted - set(known)
 
 
 def refresh_active(resource: Resource) -> bool:

@@ -60,6 +60,8 @@ class InventoryItem(models.Model):
         indexes = [
             models.Index(fields=["account", "archived", "-id"], name="inventory_item_list"),
             models.Index(fields=["account", "part_number", "color_id"], name="inventory_by_part"),
+            # Every account's items of a part, when the catalog stores it (their name).
+            models.Index(fields=["part_number"], name="inventory_by_part_number"),
         ]
 
     def __str__(self) -> str:

@@ -20,6 +20,7 @@ from accounts.models import Account, User
 from core import clock
 
 from . import crypto
+from .catalog_checks import catalog_ask_unseen, item_name, refresh_priority
 from .models import (
     ChangeType,
     InventoryHistory,
@@ -94,8 +95,20 @@ def _history(
     )
 
 
-def item_create(*, account: Account, actor: User | None, data: dict[str, Any]) -> InventoryItem:
+def item_create(
+    *,
+    account: Account,
+    actor: User | None,
+    data: dict[str, Any],
+    change_type: str = ChangeType.CREATE,
+    reason: str = "",
+) -> InventoryItem:
+    """A new item. ``change_type`` names the change in its history (``import`` for a lot of
+    an inventory file). An empty name is the catalog's name of the part, and a part the
+    catalog has not seen is asked for (``catalog_checks``)."""
     now = clock.now()
+    fields = {field: data[field] for field in ITEM_FIELDS if field in data}
+    fields["name"] = item_name(name=fields.get("name", ""), part_number=fields["part_number"])
     with transaction.atomic():
         item = InventoryItem.objects.create(
             account=account,
@@ -103,15 +116,21 @@ def item_create(*, account: Account, actor: User | None, data: dict[str, Any]) -
             created_at=now,
             updated_at=now,
             version=1,
-            **{field: data[field] for field in ITEM_FIELDS if field in data},
+            **fields,
         )
-        _history(item, ChangeType.CREATE, actor, {})
+        _history(item, change_type, actor, {}, reason)
         sync_schedule([item])
+        catalog_ask_unseen(part_numbers=[item.part_number], priority=refresh_priority(change_type))
     return item
 
 
 def item_update(
-    *, item: InventoryItem, actor: User | None, data: dict[str, Any], reason: str = ""
+    *,
+    item: InventoryItem,
+    actor: User | None,
+    data: dict[str, Any],
+    reason: str = "",
+    change_type: str = ChangeType.UPDATE,
 ) -> InventoryItem:
     """Apply the given fields. Nothing changed: no version, no history, no sync."""
     with transaction.atomic():
@@ -121,13 +140,23 @@ def item_update(
         for field, value in data.items():
             if field in ITEM_FIELDS:
                 setattr(item, field, value)
+        part_changed = item.part_number != before["part_number"]
+        if "name" in data or part_changed:  # the catalog's name, where it is (catalog_checks)
+            old_part = before["part_number"] if "name" not in data else None
+            item.name = item_name(
+                name=item.name, part_number=item.part_number, old_part_number=old_part
+            )
         if all(getattr(item, field) == before[field] for field in ITEM_FIELDS):
             return item
         item.version += 1
         item.updated_at = clock.now()
         item.save()
-        _history(item, ChangeType.UPDATE, actor, before, reason)
+        _history(item, change_type, actor, before, reason)
         sync_schedule([item])
+        if part_changed:
+            catalog_ask_unseen(
+                part_numbers=[item.part_number], priority=refresh_priority(change_type)
+            )
     return item
 
 

@@ -88,12 +88,14 @@ def _insert_jobs(resources: list[Resource], priority: int, now: datetime) -> dic
 
 
 def refresh_enqueue_many(
-    *, resources: Iterable[Resource], priority: int
+    *, resources: Iterable[Resource], priority: int, drop_cached: bool = True
 ) -> tuple[dict[str, int], dict[str, int]]:
     """Enqueue refreshes; answers (created resource -> id, already active resource -> id).
 
     An active row that is less urgent is raised to ``priority``; a row that becomes HIGH (or
-    is created HIGH) is sent to the urgent queue after commit.
+    is created HIGH) is sent to the urgent queue after commit. ``drop_cached=False``: the
+    caller knows the resources have no data (nothing of theirs is cached), so their cached
+    envelopes are not dropped -- and a NORMAL or LOW enqueue then leaves no after-commit work.
     """
     unique = list({resource.key: resource for resource in resources}.values())
     now = clock.now()
@@ -106,7 +108,8 @@ def refresh_enqueue_many(
             ).values_list("resource", "id")
         )
         raised = _raise_priority(list(existing.values()), priority, now)
-        forget_cached(read_cache_key(r) for r in unique)
+        if drop_cached:
+            forget_cached(read_cache_key(r) for r in unique)
         if priority == Priority.HIGH:
             urgent = [*created.values(), *raised]
             transaction.on_commit(lambda: work.publish_refreshes(urgent, Priority.HIGH))

@@ -1,13 +1,17 @@
 """Storing what BrickLink answered: one upsert per resource, each with its fetch time. A part
-that answers is no longer missing."""
+that answers is no longer missing. A stored part is announced (``catalog.signals.part_stored``,
+in the same transaction) so the inventory can give its items the part's name."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from django.db import transaction
+
 from catalog.domain import Resource, is_printed, item_type_of
 from catalog.models import Kind, MissingPart, Part, PartColor, PartColorList, PriceGuide
+from catalog.signals import part_stored
 from marketplaces.bricklink import FullPriceGuide, Item, KnownColor
 
 
@@ -29,13 +33,16 @@ def part_upsert(*, no: str, item: Item, fetched_at: datetime) -> None:
         "description": item.description,
         "last_fetched": fetched_at,
     }
-    Part.objects.bulk_create(
-        [Part(no=no, **fields)],
-        update_conflicts=True,
-        unique_fields=["no"],
-        update_fields=list(fields),
-    )
-    MissingPart.objects.filter(no=no).delete()
+    with transaction.atomic():  # the part and what its receivers write commit together
+        previous_name = Part.objects.filter(no=no).values_list("name", flat=True).first()
+        Part.objects.bulk_create(
+            [Part(no=no, **fields)],
+            update_conflicts=True,
+            unique_fields=["no"],
+            update_fields=list(fields),
+        )
+        MissingPart.objects.filter(no=no).delete()
+        part_stored.send(sender=Part, no=no, name=fields["name"], previous_name=previous_name)
 
 
 def part_colors_upsert(*, no: str, colors: list[KnownColor], fetched_at: datetime) -> None:

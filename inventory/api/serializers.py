@@ -107,7 +107,14 @@ class ItemCreateSerializer(serializers.Serializer):
 
     part_number = PartNumberField()
     color_id = JsonIntegerField(min_value=0, max_value=MAX_INT)
-    name = TextField(max_length=MAX_NAME, allow_blank=True, default="")
+    name = TextField(
+        max_length=MAX_NAME,
+        allow_blank=True,
+        default="",
+        help_text="Empty: the catalog's name of the part, filled in as soon as the catalog has "
+        "it. A name that is the catalog's follows it (a new part, a renamed part); any other "
+        "name is kept.",
+    )
     condition = serializers.ChoiceField(Condition.choices)
     quantity_available = quantity(default=0)
     quantity_reserved = quantity(default=0)

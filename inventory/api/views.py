@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import HasAccount, IsOwner, account_of
 from inventory import selectors, services
+from inventory.catalog_checks import catalog_check
 from inventory.models import InventoryHistory, InventoryItem, Provider
 
 from . import serializers as s
@@ -25,6 +26,14 @@ def item_or_404(request: Request, item_id: int, *, with_sync: bool = False) -> I
         return selectors.item_get(account=account, item_id=item_id, with_sync=with_sync)
     except InventoryItem.DoesNotExist:
         raise exceptions.NotFound() from None
+
+
+def check_against_catalog(part_number: str, color_id: int) -> None:
+    """400 ``validation_error`` for a part or color the catalog refuses (see
+    ``inventory.catalog_checks``): its tables only, never a BrickLink call."""
+    problems = catalog_check(part_number=part_number, color_id=color_id)
+    if problems:
+        raise serializers.ValidationError({field: [text] for field, text in problems.items()})
 
 
 def item_response(request: Request, item: InventoryItem, status_code: int = 200) -> Response:
@@ -52,6 +61,7 @@ class ItemListView(generics.ListAPIView):
         marketplace."""
         body = s.ItemCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        check_against_catalog(body.validated_data["part_number"], body.validated_data["color_id"])
         item = services.item_create(
             account=account_of(request), actor=request.user, data=body.validated_data
         )
@@ -84,6 +94,9 @@ class ItemDetailView(APIView):
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
         reason = data.pop("reason", "")
+        lot = (data.get("part_number", item.part_number), data.get("color_id", item.color_id))
+        if lot != (item.part_number, item.color_id):  # a new part or color is checked again
+            check_against_catalog(*lot)
         try:
             item = services.item_update(item=item, actor=request.user, data=data, reason=reason)
         except InventoryItem.DoesNotExist:  # archived since we looked it up

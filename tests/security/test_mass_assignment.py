@@ -133,9 +133,16 @@ def test_refresh_requests_cannot_choose_their_priority_status_or_id(tenants):
         content_type="application/json",
     )
     assert single.status_code == bulk.status_code == 202
-    for job in RefreshJob.objects.filter(no__in=["3002", "3003"]):
+    # The rows these requests asked for (the tenants' items asked for their parts already).
+    asked = RefreshJob.objects.filter(resource__in=["price_guide:3002:11", "part:3003"])
+    assert asked.count() == 2
+    for job in asked:
         assert job.priority == Priority.HIGH
         assert job.status == "pending"
         assert job.attempts == 0
         assert job.next_attempt_at < datetime(2999, 1, 1, tzinfo=UTC)
-    assert RefreshJob.objects.filter(no__in=["3002", "3003"]).count() == 2
+    # No other row: the extra fields made nothing of their own (the tenants' items asked for
+    # part:3002 before).
+    assert set(
+        RefreshJob.objects.filter(no__in=["3002", "3003"]).values_list("resource", flat=True)
+    ) == {"price_guide:3002:11", "part:3003", "part:3002"}
