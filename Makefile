@@ -41,10 +41,12 @@ browser:
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
 # The long forms (tests/longform.py), tens of minutes: the fault scenarios (figures in
-# bench/results/reliability.json), three seeds of the inventory's property test, the full fuzz.
+# bench/results/reliability.json), three seeds of the inventory's property test, the full fuzz,
+# a file of 50,000 lots.
 chaos: install
 	CHAOS=1 $(BIN)/python -m pytest tests/reliability tests/inventory/test_integration.py \
-		tests/security/test_fuzz_api.py -p no:cacheprovider $(PYTEST_ARGS)
+		tests/security/test_fuzz_api.py tests/inventory/test_files_import.py \
+		-p no:cacheprovider $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

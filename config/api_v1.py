@@ -7,4 +7,5 @@ urlpatterns = [
     path("catalog/", include("catalog.api.urls")),
     path("", include("inventory.api.urls")),
     path("", include("orders.api.urls")),
+    path("", include("takeover.api.urls")),
 ]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db import transaction
 
@@ -14,6 +16,9 @@ from .models import InventoryItem, MarketplaceConnection, Provider, SyncState, S
 # More syncs than this from one change (a store turned on, a big import) are sent by a sweep
 # in batches instead of one message each from the request.
 DIRECT_PUBLISH_LIMIT = 100
+
+# The items whose syncs an open sync_batch() has collected (by id), or None outside one.
+_batched: ContextVar[dict[int, InventoryItem] | None] = ContextVar("sync_batch", default=None)
 
 
 def enabled_providers(account_id: int) -> list[str]:
@@ -30,6 +35,10 @@ def sync_schedule(items: Iterable[InventoryItem]) -> None:
     Disabled marketplaces get a ``disabled`` state. Attempts start over."""
     items = list(items)
     if not items:
+        return
+    batch = _batched.get()
+    if batch is not None:
+        batch.update((item.pk, item) for item in items)
         return
     now = clock.now()
     providers = {
@@ -67,3 +76,19 @@ def sync_schedule(items: Iterable[InventoryItem]) -> None:
         transaction.on_commit(lambda: [work.publish_sync(item_id, p) for item_id, p in to_send])
     else:
         transaction.on_commit(work.publish_sweep)
+
+
+@contextmanager
+def sync_batch() -> Iterator[None]:
+    """Inside the caller's transaction: the syncs asked for by the changes made in the block
+    are scheduled once, as one batch, when it ends (an item changed twice is synced once).
+    So a file of thousands of lots, written item by item through the services, sends one
+    sweep after commit instead of a message per item. A block that raises schedules nothing
+    (its transaction is rolled back)."""
+    batch: dict[int, InventoryItem] = {}
+    token = _batched.set(batch)
+    try:
+        yield
+    finally:
+        _batched.reset(token)
+    sync_schedule(batch.values())

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "catalog",
     "inventory",
     "orders",
+    "takeover",
 ]
 
 MIDDLEWARE = [

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import files, views
 
 urlpatterns = [
     path("inventory/items/", views.ItemListView.as_view(), name="inventory-items"),
@@ -15,6 +15,8 @@ urlpatterns = [
         views.ItemSyncView.as_view(),
         name="inventory-item-sync",
     ),
+    path("inventory/import/", files.ImportView.as_view(), name="inventory-import"),
+    path("inventory/export/", files.ExportView.as_view(), name="inventory-export"),
     path("marketplaces/", views.ConnectionListView.as_view(), name="marketplaces"),
     path(
         "marketplaces/bricklink/",

@@ -6,6 +6,9 @@ BrickLink has no external id, and a quantity PUT is a **delta**: replaying one d
 it: before every change the state is marked in doubt, a definite answer clears it, and after
 an ambiguous one the next run re-reads the lot (or finds it by its marker) and recomputes --
 it never replays.
+
+A lot taken over from the seller's store (``takeover``) has no marker and keeps none: it is
+known by its lot id, and its remarks stay the seller's location.
 """
 
 from __future__ import annotations
@@ -29,8 +32,12 @@ def marker(item_id: int) -> str:
     return f"[brickops:{item_id}]"
 
 
-def remarks_for(item: InventoryItem) -> str:
-    """BrickLink's private remarks: the seller's location, then our marker."""
+def remarks_for(item: InventoryItem, confirmed: dict[str, Any] | None = None) -> str:
+    """BrickLink's private remarks: the seller's location, then our marker -- but a lot we
+    adopted (a store takeover: :func:`adopted`) keeps only the location, as the seller had it,
+    so taking it over costs no PUT."""
+    if adopted(confirmed):
+        return item.location[:255]
     return f"{item.location} {marker(item.id)}".strip()[:255]
 
 
@@ -38,6 +45,12 @@ def marked_item_id(remarks: str) -> int | None:
     """The item a lot is ours for, from the marker in its remarks (None: the seller's)."""
     found = MARKER.search(remarks or "")
     return int(found.group(1)) if found else None
+
+
+def adopted(confirmed: dict[str, Any] | None) -> bool:
+    """The confirmed lot is a seller's own we took over (no marker): it is known by its lot
+    id alone and stays unmarked."""
+    return bool(confirmed) and marked_item_id(confirmed["remarks"]) is None
 
 
 def confirmed_of(lot: Lot) -> dict[str, Any]:
@@ -73,7 +86,7 @@ def update_for(item: InventoryItem, confirmed: dict[str, Any]) -> Update | None:
     """What a PUT must send to make the confirmed lot the item; None when nothing differs."""
     delta = item.listed_quantity - confirmed["quantity"]
     price = None if Decimal(confirmed["unit_price"]) == item.price else item.price
-    remarks = remarks_for(item)
+    remarks = remarks_for(item, confirmed)
     remarks_change = None if confirmed["remarks"] == remarks else remarks
     same_notes = confirmed["description"] == item.notes
     if not delta and price is None and remarks_change is None and same_notes:
@@ -98,6 +111,16 @@ def calls_needed(item: InventoryItem, lot_id: str, confirmed: dict[str, Any] | N
     if wanted > 0 and (not lot_id or update_for(item, confirmed) is not None):
         calls += 1
     return calls
+
+
+def is_ours(lot: Lot, item: InventoryItem, confirmed: dict[str, Any] | None) -> bool:
+    """The lot a PUT answered with is the item's: marked for it, or -- an adopted lot, known
+    by its id -- still unmarked and the same part, color and condition. A lot marked for
+    another item is never ours."""
+    owner = marked_item_id(lot.remarks)
+    if owner is not None:
+        return owner == item.id
+    return adopted(confirmed) and same_identity(confirmed_of(lot), item)
 
 
 def delete(client: BrickLinkClient, inventory_id: int) -> None:
@@ -153,7 +176,7 @@ def converge(
         except NotFound:
             step.save(lot_id="", confirmed=None, in_doubt=False)
             raise LotVanished from None
-    if marked_item_id(lot.remarks) != item.id:
+    if not is_ours(lot, item, confirmed):
         # BrickLink answered with a lot that is not this item's (the id now names another
         # lot): forget it and find ours by its marker before changing anything again.
         step.save(lot_id="", confirmed=None, in_doubt=True)

@@ -5,6 +5,9 @@ BrickOwl knows parts by BOID and has its own colors: both are looked up (``catal
 for the colors, and kept. Our lots carry ``external_id=brickops-ID``, so after an ambiguous
 failure the next run finds ours by it (a create that landed is never made twice); otherwise the
 sync state already knows whether there is a lot. Updates are absolute, so they can be replayed.
+
+A lot taken over from the seller's store (``takeover``) has no external id: it is known by its
+lot id, and keeps the seller's grade of its condition (``usedg`` stays ``usedg``).
 """
 
 from __future__ import annotations
@@ -118,6 +121,14 @@ def boid_for(catalog: Catalog, part_number: str) -> str:
 
 def color_for(catalog: Catalog, color_id: int) -> int:
     """BrickOwl's color for a BrickLink color id, from ``color_list``'s ``bl_ids`` (cached)."""
+    mapping = color_map(catalog)
+    if color_id not in mapping:
+        raise Unmappable(f"BrickOwl has no color for BrickLink color {color_id}")
+    return mapping[color_id]
+
+
+def color_map(catalog: Catalog) -> dict[int, int]:
+    """BrickLink color id -> BrickOwl color id, from ``color_list``'s ``bl_ids`` (cached)."""
     cache = caches["default"]
     mapping = cache.get(COLOR_MAP_KEY)
     if mapping is None:
@@ -129,9 +140,7 @@ def color_for(catalog: Catalog, color_id: int) -> int:
                 mapping = {bl_id: color.id for color in colors for bl_id in color.bl_ids}
                 timeout = settings.INVENTORY_BRICKOWL_COLOR_CACHE_SECONDS
                 cache.set(COLOR_MAP_KEY, mapping, timeout)
-    if color_id not in mapping:
-        raise Unmappable(f"BrickOwl has no color for BrickLink color {color_id}")
-    return mapping[color_id]
+    return mapping
 
 
 def desired_for(item: InventoryItem, catalog: Catalog) -> dict[str, Any] | None:
@@ -149,6 +158,27 @@ def desired_for(item: InventoryItem, catalog: Catalog) -> dict[str, Any] | None:
         "public_note": item.notes,
         "personal_note": item.location,
     }
+
+
+def condition_family(condition: str) -> str:
+    """``new`` or ``used`` (or ``other``) for any of BrickOwl's condition codes."""
+    for family in ("new", "used"):
+        if condition.startswith(family):
+            return family
+    return condition
+
+
+def keep_grade(desired: dict[str, Any] | None, confirmed: dict[str, Any] | None) -> dict | None:
+    """The desired lot with the confirmed lot's grade of the same condition (a seller's
+    ``usedg`` lot we took over is still used: no need to replace it with a ``usedn`` one)."""
+    if not desired or not confirmed:
+        return desired
+    have = str(confirmed.get("condition") or "")
+    if have != desired["condition"] and condition_family(have) == condition_family(
+        desired["condition"]
+    ):
+        return {**desired, "condition": have}
+    return desired
 
 
 def same_identity(confirmed: dict[str, Any] | None, desired: dict[str, Any]) -> bool:
@@ -193,6 +223,7 @@ def converge(
     desired = desired_for(item, catalog)
     if state.in_doubt or state.recheck:
         lot_id, confirmed = _look_up(client, item, lot_id, confirmed, desired, step, gate)
+    desired = keep_grade(desired, confirmed)
 
     gate.reserve(calls_needed(lot_id, confirmed, desired))
     if desired is None:
@@ -246,11 +277,22 @@ def _look_up(
     step: Step,
     gate: Gate,
 ) -> tuple[str, dict[str, Any] | None]:
-    """A change may have landed unanswered: find our lot by our external id. The look-up and
-    the change it most likely leads to are paid for together."""
+    """A change may have landed unanswered: find our lot by our external id -- or, when none
+    carries it and the state knows a lot id (a lot we adopted has no external id), by that id.
+    The look-up and the change it most likely leads to are paid for together."""
     gate.reserve(1 + calls_needed(lot_id, confirmed, desired))
     with gate.call():
         mine = client.inventory_list(external_id=external_id(item.id))
+    if not mine and lot_id:
+        gate.reserve(1 + calls_needed(lot_id, confirmed, desired))
+        with gate.call():
+            found = client.inventory_list(lot_id=lot_id)
+        # Ours only if no other item's external id is on it.
+        mine = [
+            lot
+            for lot in found
+            if lot.lot_id == lot_id and external_item_id(lot.external_id) in (None, item.id)
+        ]
     keep = next((lot for lot in mine if lot.lot_id == lot_id), mine[0] if mine else None)
     extras = [lot for lot in mine if lot is not keep]
     lot_id, confirmed = (keep.lot_id, confirmed_of(keep)) if keep else ("", None)

@@ -16,6 +16,7 @@ from catalog.models import Category, Color, DrainRun, MissingPart, RefreshJob
 from core import clock
 from core.models import WorkerHeartbeat
 from ratelimit.models import Bucket, CircuitBreaker
+from takeover.models import StoreImport
 from tests.factories import (
     AccountFactory,
     BrickOwlPartFactory,
@@ -97,6 +98,15 @@ OBJECT_MAKERS = {
     "inventory.brickowlpart": lambda: BrickOwlPartFactory(),
     "orders.order": lambda: OrderLineFactory(effect="oversold", oversold_quantity=1).order,
     "orders.orderfeed": lambda: OrderFeedFactory(),
+    "takeover.storeimport": lambda: StoreImport.objects.create(
+        account=AccountFactory(),
+        provider="brickowl",
+        status="done",
+        lots_seen=3,
+        unmapped=[{"lot_id": "77", "reason": "BrickOwl part 1234 has no BrickLink number we know"}],
+        started_at=clock.now(),
+        finished_at=clock.now(),
+    ),
 }
 
 

@@ -13,6 +13,7 @@ from core import clock
 from inventory import services
 from inventory.models import InventoryItem, MarketplaceConnection
 from orders.models import Order
+from takeover.models import StoreImport
 from tests.factories import (
     AccountFactory,
     MembershipFactory,
@@ -42,6 +43,7 @@ class Tenant:
     items: list[InventoryItem]
     order: Order | None = None
     secrets: dict[str, str] | None = None  # provider -> the store's push URL secret
+    store_import: StoreImport | None = None  # a finished takeover of its BrickOwl store
 
     def ids(self, item: InventoryItem | None = None) -> dict[str, object]:
         """What fills a path's parameters with this account's own objects."""
@@ -50,6 +52,7 @@ class Tenant:
             "item_id": (item or self.items[0]).pk,
             "order_id": self.order.pk if self.order else 0,
             "line_id": line.pk if line else 0,
+            "import_id": self.store_import.pk if self.store_import else 0,
             **{f"secret:{p}": secret for p, secret in (self.secrets or {}).items()},
         }
 
@@ -86,7 +89,21 @@ def make_tenant(name: str, *, connect: bool = True) -> Tenant:
     order = OrderLineFactory(
         order__account=account, item=items[0], lot_id=f"{name}-lot", part_number="3001"
     ).order
-    return Tenant(account, owner, member, token_for(owner), token_for(member), items, order, hooks)
+    now = clock.now()
+    store_import = StoreImport.objects.create(
+        account=account, provider="brickowl", status="done", started_at=now, finished_at=now
+    )
+    return Tenant(
+        account,
+        owner,
+        member,
+        token_for(owner),
+        token_for(member),
+        items,
+        order,
+        hooks,
+        store_import,
+    )
 
 
 def make_catalog() -> None:
@@ -123,9 +140,9 @@ def tenants(db, no_publishing):
 def fill(path: str, ids: dict) -> str:
     """A schema path with its parameters filled: ``ids`` as :meth:`Tenant.ids` gives them
     (or ids that never existed), part 3001."""
-    for name in ("item_id", "order_id", "line_id"):
+    for name in ("item_id", "order_id", "line_id", "import_id"):
         path = path.replace("{" + name + "}", str(ids.get(name, 0)))
     for provider in ("bricklink", "brickowl"):
         if f"/hooks/{provider}/" in path:
             path = path.replace("{secret}", str(ids.get(f"secret:{provider}", "no-such-secret")))
-    return path.replace("{no}", "3001")
+    return path.replace("{no}", "3001").replace("{provider}", "bricklink")

@@ -14,6 +14,7 @@ from core import clock
 from inventory import services
 from inventory.models import InventoryHistory, InventoryItem, MarketplaceConnection, SyncState
 from orders.models import Order, OrderFeed, OrderLine
+from takeover.models import StoreImport
 from tests.factories import PASSWORD, UserFactory, token_for
 
 from .conftest import BRICKLINK_SECRETS, Tenant, fill
@@ -44,6 +45,9 @@ ROLE_MATRIX = {
     ("DELETE", "/api/v1/inventory/items/{item_id}/"): (204, 403, 403),
     ("GET", "/api/v1/inventory/items/{item_id}/history/"): (200, 200, 403),
     ("POST", "/api/v1/inventory/items/{item_id}/sync/"): (202, 202, 403),
+    # Sent without a file: the owner's answer is the 400 of the missing file.
+    ("POST", "/api/v1/inventory/import/"): (400, 403, 403),
+    ("GET", "/api/v1/inventory/export/"): (200, 403, 403),
     ("GET", "/api/v1/marketplaces/"): (200, 403, 403),
     ("GET", "/api/v1/marketplaces/bricklink/"): (200, 403, 403),
     ("PUT", "/api/v1/marketplaces/bricklink/"): (200, 403, 403),
@@ -54,6 +58,8 @@ ROLE_MATRIX = {
     ("POST", "/api/v1/orders/{order_id}/lines/{line_id}/pick/"): (200, 200, 403),
     ("GET", "/api/v1/orders/picklist/"): (200, 200, 403),
     ("POST", "/api/v1/orders/sync/"): (202, 202, 403),
+    ("POST", "/api/v1/marketplaces/{provider}/import/"): (202, 403, 403),
+    ("GET", "/api/v1/imports/{import_id}/"): (200, 403, 403),
     # A store's push URL: no authentication, the secret in the path names the store.
     ("POST", "/api/v1/hooks/bricklink/{secret}/"): (204, 204, 204),
     ("GET", "/api/v1/hooks/brickowl/{secret}/"): (204, 204, 204),
@@ -75,6 +81,7 @@ BODIES = {
     ("PUT", "/api/v1/marketplaces/bricklink/"): {"enabled": False},
     ("PUT", "/api/v1/marketplaces/brickowl/"): {"enabled": False},
     ("POST", "/api/v1/orders/{order_id}/lines/{line_id}/pick/"): {"pick_status": "picked"},
+    ("POST", "/api/v1/marketplaces/{provider}/import/"): {"dry_run": True},
 }
 QUERIES = {("GET", "/api/v1/catalog/parts/{no}/price-guide/"): "?color_id=11"}
 
@@ -115,6 +122,7 @@ def snapshot(tenant: Tenant) -> dict:
         "orders": list(Order.objects.filter(account=tenant.account).values()),
         "lines": list(OrderLine.objects.filter(order__account=tenant.account).values()),
         "feeds": list(OrderFeed.objects.filter(account=tenant.account).values()),
+        "imports": list(StoreImport.objects.filter(account=tenant.account).values()),
         "history": InventoryHistory.objects.filter(account=tenant.account).count(),
         "connections": [
             (c.provider, c.enabled, c.credentials, c.updated_at)
@@ -129,11 +137,17 @@ def classify(method: str, path: str, operation: dict) -> str:
         return "public"
     if path.startswith("/api/v1/catalog/"):
         return "global"
-    if "{item_id}" in path or "{order_id}" in path:
+    if "{item_id}" in path or "{order_id}" in path or "{import_id}" in path:
         return "scoped_object"
     if method == "GET" and "page" in parameters:
         return "scoped_list"
-    if path in ("/api/v1/", "/api/v1/marketplaces/", "/api/v1/orders/sync/"):
+    if path in (
+        "/api/v1/",
+        "/api/v1/marketplaces/",
+        "/api/v1/orders/sync/",
+        "/api/v1/inventory/import/",
+        "/api/v1/inventory/export/",
+    ):
         return "account_level"
     if path.startswith("/api/v1/marketplaces/"):
         return "account_level"
@@ -207,7 +221,7 @@ def test_another_accounts_objects_are_404_on_every_operation_that_takes_one(tena
             for target in targets:
                 if "{line_id}" not in path and target in targets[2:]:
                     continue
-                if "{item_id}" in path and target in targets[2:]:
+                if ("{item_id}" in path or "{import_id}" in path) and target in targets[2:]:
                     continue
                 response = send(caller, method, path, target)
                 # The same answer as for an id that never existed: nothing leaks.

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class TakeoverConfig(AppConfig):
+    name = "takeover"
+    verbose_name = "Store takeover"
