@@ -1,4 +1,4 @@
-"""Taking over a seller's existing store (issue 16): every lot linked to exactly one item, and
+"""Taking over a seller's existing store: every lot linked to exactly one item, and
 recorded as that item's lot, already in sync -- no lot created, no quantity changed anywhere.
 
 * One import per account and marketplace runs at a time (a constraint on the running row).
