@@ -158,7 +158,7 @@ def test_a_catalog_refresh_logs_the_request_id_in_the_worker(worker, sandbox, us
         found = [line for line in text.splitlines() if request_id in line]
         return found if any("succeeded" in line for line in found) else None
 
-    found = wait_for(lines, timeout=10, message="the worker's lines with the request id")
+    found = wait_for(lines, timeout=60, message="the worker's lines with the request id")
     assert any("marketplaces.http" in line and "/items/{type}/{no}" in line for line in found)
     assert any("celery.app.trace" in line and "catalog.process_refresh" in line for line in found)
 
@@ -197,7 +197,7 @@ def test_an_inventory_sync_logs_the_request_id_as_json_in_the_worker(
             for r in worker_records(worker, correlation_id=request_id)
             if r["logger"] == "celery.app.trace"
         ],
-        timeout=10,
+        timeout=60,
         message="the task's success line",
     )
     assert "inventory.sync_item" in mine[0]["message"]

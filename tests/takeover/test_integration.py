@@ -54,7 +54,7 @@ def take_over(account, provider) -> StoreImport:
         body = account.client.get(f"/api/v1/imports/{import_id}/").json()
         return body["status"] != "running"
 
-    wait_for(finished, timeout=30, message=f"the {provider} takeover")
+    wait_for(finished, timeout=120, message=f"the {provider} takeover")
     return StoreImport.objects.get(pk=import_id)
 
 
