@@ -36,6 +36,7 @@ from inventory.models import (
 from inventory.scheduling import sync_batch
 from inventory.services import item_create
 from marketplaces.errors import MarketplaceError
+from outbox.policy import policy_for
 from outbox.publish import send
 from ratelimit.budget import MustWait
 
@@ -43,9 +44,6 @@ from .lots import Entry, Found, Ours, Progress, Unmapped, entries_of, store_read
 from .models import ImportStatus, StoreImport
 
 logger = logging.getLogger(__name__)
-
-# A transient marketplace failure is tried again this many times, backing off, then fails.
-MAX_ATTEMPTS = 5
 
 
 class TakeoverRefused(Exception):
@@ -283,9 +281,12 @@ def import_run(*, import_id: int) -> str:
         return "deferred"
     except MarketplaceError as exc:
         attempts = store_import.attempts + 1
-        if exc.retryable and attempts < MAX_ATTEMPTS:
+        # Backed off and tried again as the `store_import` policy says (OUTBOX_POLICIES).
+        retry = policy_for("store_import").retry
+        if exc.retryable and not retry.exhausted(attempts):
             StoreImport.objects.filter(pk=import_id).update(attempts=attempts)
-            publish_import(import_id, countdown=min(60, 2**attempts))
+            wait = retry.wait_after(attempts)
+            publish_import(import_id, countdown=wait + retry.jitter(wait))
             return "retrying"
         import_fail(store_import, exc.code, str(exc))
         return "failed"

@@ -97,6 +97,8 @@ def outbox_policy(prefix: str, *, base: float, cap: float, jitter: float, attemp
 OUTBOX_POLICIES = {
     # Order feeds: 2 s, 4 s, 8 s ... at most 2 minutes (the next poll comes anyway), 5 attempts.
     "order_feed": outbox_policy("ORDERS", base=2.0, cap=120.0, jitter=1.0, attempts=5),
+    # Store takeovers: 2 s, 4 s, 8 s ... at most a minute, 5 attempts.
+    "store_import": outbox_policy("TAKEOVER", base=2.0, cap=60.0, jitter=1.0, attempts=5),
     # Catalog refreshes: 1 s, 2 s, 4 s ... at most 5 minutes, 5 attempts.
     "refresh": outbox_policy("CATALOG", base=1.0, cap=300.0, jitter=5.0, attempts=5),
     # Inventory syncs: 1 s, 2 s, 4 s ... at most 5 minutes, 6 attempts.
