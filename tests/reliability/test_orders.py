@@ -3,7 +3,7 @@ endpoints fail a fifth of their calls (500, HTML 503, hang, 429), pushes get los
 killed mid-ingestion: once everything has drained, every order was applied exactly once --
 every item's quantities and every lot are what the orders imply.
 
-The suite runs 20 orders; ``make chaos`` (CHAOS=1) runs 100 with three seeds."""
+The suite runs 12 orders; ``make chaos`` (CHAOS=1) runs 100 with three seeds."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ from tests.longform import LONG
 
 pytestmark = [pytest.mark.worker, pytest.mark.exact_sandbox("stages its own order faults")]
 
-SEEDS, ORDERS, ITEMS = ([1, 2, 3], 100, 12) if LONG else ([5], 20, 6)
+SEEDS, ORDERS, ITEMS = ([1, 2, 3], 100, 12) if LONG else ([5], 12, 6)
 ENV = {
     "INVENTORY_SYNC_LEASE_SECONDS": "3",
     "CATALOG_LEASE_SECONDS": "3",
