@@ -46,6 +46,7 @@ browser:
 chaos: install
 	CHAOS=1 $(BIN)/python -m pytest tests/reliability tests/inventory/test_integration.py \
 		tests/security/test_fuzz_api.py tests/inventory/test_files_import.py \
+		tests/inventory/test_upload_integration.py \
 		-p no:cacheprovider $(PYTEST_ARGS)
 
 lint: install

@@ -22,6 +22,16 @@ def sync_item(item_id: int, provider: str) -> str:
     return outcome.outcome
 
 
+@shared_task(name="inventory.upload", ignore_result=True, **RETRY_WHEN_DATABASE_AWAY)
+def upload(account_id: int, provider: str) -> int:
+    from .uploads import upload_run
+
+    outcome = upload_run(account_id, provider)
+    if outcome.synced:
+        INVENTORY_SYNCS.labels(provider=provider, outcome="synced").inc(outcome.synced)
+    return outcome.synced
+
+
 @shared_task(name="inventory.sweep", ignore_result=True)
 def sweep() -> int:
     reclaimed, dispatched = work.sync_sweep()

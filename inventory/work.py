@@ -13,7 +13,7 @@ from django.db.models import Q
 from core import clock
 from outbox.claims import Work
 from outbox.publish import send
-from outbox.sweep import reclaim_expired, resend_lost
+from outbox.sweep import sweep_kind
 
 from .models import SyncState, SyncStatus
 
@@ -55,12 +55,18 @@ SYNCS = Work(
     # Looked up when called, so a test can stand in for the broker.
     hint=lambda row, countdown: publish_sync(row["item_id"], row["provider"], countdown=countdown),
     hint_fields=("item_id", "provider"),
+    send_batches=lambda now: uploads_send(now),
 )
+
+
+def uploads_send(now: datetime) -> int:
+    """Syncs that only need a lot, many to a message (inventory/uploads.py)."""
+    from .uploads import uploads_send as send_in_batches
+
+    return send_in_batches(now)
 
 
 def sync_sweep() -> tuple[int, int]:
     """Take back syncs whose worker died and send due ones (and lost ones) to the workers, a
     batch at a time: what beat's outbox sweep does for syncs. Answers (taken back, sent)."""
-    now = clock.now()
-    reclaimed = reclaim_expired(SYNCS, now=now)
-    return reclaimed, resend_lost(SYNCS, now=now, batch=settings.INVENTORY_SWEEP_BATCH_SIZE)
+    return sweep_kind(SYNCS, now=clock.now(), batch=settings.INVENTORY_SWEEP_BATCH_SIZE)

@@ -48,6 +48,9 @@ class Work:
     hint_fields: tuple[str, ...]
     # Whether the sweep sends due rows that were never sent (False: a drain paces them).
     sweep_sends_unsent: bool = True
+    # Rows the kind sends its own way, many to a message, before the sweep sends the rest one
+    # by one (inventory: uploads in batches): send_batches(now) -> rows it took.
+    send_batches: Callable[[datetime], int] | None = None
 
     @property
     def policy(self) -> Policy:
@@ -100,6 +103,54 @@ def claim(
     if values is None:  # taken over between our UPDATE and this read: impossible unless the
         return None  # lease was shorter than a round trip
     return Claim(work, pk, token, values["attempts"], values)
+
+
+def claim_batch(
+    work: Work,
+    rows: QuerySet,
+    *,
+    now: datetime,
+    limit: int,
+    read: tuple[str, ...] = (),
+    lease_seconds: float | None = None,
+) -> list[Claim]:
+    """Win up to ``limit`` of ``rows`` (free and due, oldest due first) under one token, for
+    work done on many rows at once (a batch upload). Each row is then a :class:`Claim` like
+    any other: every write stays fenced by the token, and the sweep takes back what a dead
+    worker held. Rows locked by another claimer are skipped, not waited for."""
+    token = uuid.uuid4()
+    lease = lease_seconds if lease_seconds is not None else work.policy.lease_seconds
+    free = Q(claim_token__isnull=True) | Q(lease_expires_at__lt=now)
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    with transaction.atomic():
+        pks = list(
+            rows.filter(work.claimable, free, due)
+            .select_for_update(skip_locked=True, of=("self",))
+            .order_by("next_attempt_at", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if not pks:
+            return []
+        # Conditional again: without row locks (SQLite) another claimer may have won some.
+        work.model.objects.filter(free, pk__in=pks).update(
+            claim_token=token,
+            lease_expires_at=now + timedelta(seconds=lease),
+            updated_at=now,
+            **work.running,
+        )
+    fields = ("pk", "attempts", *work.hint_fields, *read)
+    won = work.model.objects.filter(claim_token=token).order_by("pk").values(*fields)
+    return [Claim(work, values["pk"], token, values["attempts"], values) for values in won]
+
+
+def held_of(claims: list[Claim]) -> QuerySet:
+    """The rows of a batch (one token) that its claim still holds."""
+    if not claims:
+        raise ValueError("a batch of no claims holds no rows")
+    first = claims[0]
+    return first.work.model.objects.filter(
+        pk__in=[claim.pk for claim in claims], claim_token=first.token
+    )
 
 
 def held(claim: Claim) -> QuerySet:

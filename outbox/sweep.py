@@ -74,17 +74,23 @@ def reclaim_expired(work: Work, *, now: datetime, send: bool = True) -> int:
     return reclaimed
 
 
-def resend_lost(work: Work, *, now: datetime, batch: int = 500) -> int:
-    """Send due rows whose message is presumed lost (sent, still waiting well after they were
-    due), and -- when the kind has no drain -- due rows never sent. Answers how many."""
+def to_send(work: Work, now: datetime) -> Q:
+    """Rows the sweep sends: free, due, and either sent long ago and still waiting (the
+    message was lost) or -- when the kind has no drain -- never sent."""
     before = now - timedelta(seconds=work.policy.redispatch_seconds)
     lost = Q(dispatched_at__lt=before, next_attempt_at__lt=before)
     if work.sweep_sends_unsent:
         lost |= Q(dispatched_at__isnull=True)
+    return work.active & lost & Q(claim_token__isnull=True, next_attempt_at__lte=now)
+
+
+def resend_lost(work: Work, *, now: datetime, batch: int = 500) -> int:
+    """Send due rows whose message is presumed lost (sent, still waiting well after they were
+    due), and -- when the kind has no drain -- due rows never sent. Answers how many."""
     with transaction.atomic():
         rows = list(
             work.model.objects.select_for_update(skip_locked=True)
-            .filter(work.active, lost, claim_token__isnull=True, next_attempt_at__lte=now)
+            .filter(to_send(work, now))
             .order_by("next_attempt_at", "pk")
             .values("pk", *work.hint_fields)[:batch]
         )
@@ -94,6 +100,17 @@ def resend_lost(work: Work, *, now: datetime, batch: int = 500) -> int:
     return len(rows)
 
 
+def sweep_kind(work: Work, *, now: datetime, batch: int = 500) -> tuple[int, int]:
+    """One kind's pass: take back rows of dead runs, then send what is due -- first the rows
+    the kind sends in batches of its own, then the rest one by one. Answers (taken back,
+    sent)."""
+    batches = work.send_batches
+    # Taken back rows are left unsent when the kind batches: sent below, with the others.
+    reclaimed = reclaim_expired(work, now=now, send=batches is None)
+    sent = batches(now) if batches is not None else 0
+    return reclaimed, sent + resend_lost(work, now=now, batch=batch)
+
+
 def outbox_sweep() -> dict[str, tuple[int, int]]:
     """Sweep every kind; one failing does not stop the others. Answers kind -> (taken back,
     sent again)."""
@@ -101,10 +118,7 @@ def outbox_sweep() -> dict[str, tuple[int, int]]:
     for work in registered_work():
         now = clock.now()
         try:
-            done[work.kind] = reclaimed, resent = (
-                reclaim_expired(work, now=now),
-                resend_lost(work, now=now),
-            )
+            done[work.kind] = reclaimed, resent = sweep_kind(work, now=now)
         except Exception:
             logger.exception("the %s sweep failed", work.kind)
             continue

@@ -133,6 +133,12 @@ INVENTORY_SYNC_QUEUE = env.str("INVENTORY_SYNC_QUEUE", default="default")
 INVENTORY_SWEEP_BATCH_SIZE = env.int("INVENTORY_SWEEP_BATCH_SIZE", default=500)
 INVENTORY_BRICKOWL_USED_CONDITION = env.str("INVENTORY_BRICKOWL_USED_CONDITION", default="usedn")
 INVENTORY_BRICKOWL_COLOR_CACHE_SECONDS = 86_400
+# Uploads (inventory/uploads.py): at least this many syncs of one account and marketplace that
+# only need a lot go in batches; a BrickLink array POST holds INVENTORY_BRICKLINK_BATCH_SIZE
+# lots, an upload's BrickOwl chunk that many bulk/batch calls of 50.
+INVENTORY_UPLOAD_MIN = env.int("INVENTORY_UPLOAD_MIN", default=20)
+INVENTORY_BRICKLINK_BATCH_SIZE = env.int("INVENTORY_BRICKLINK_BATCH_SIZE", default=500)
+INVENTORY_BRICKOWL_BATCHES_PER_CHUNK = env.int("INVENTORY_BRICKOWL_BATCHES_PER_CHUNK", default=10)
 
 # --- Orders --------------------------------------------------------------------------------------
 # How often every enabled store is polled for new and changed orders (pushes make it sooner).

@@ -22,6 +22,8 @@ BRICKLINK_BACKGROUND_SHARE = env.float("BRICKLINK_BACKGROUND_SHARE", default=0.6
 BRICKLINK_CALLS_PER_SECOND = env.float("BRICKLINK_CALLS_PER_SECOND", default=1.0)
 BRICKLINK_BURST = env.int("BRICKLINK_BURST", default=4)
 BRICKOWL_CALLS_PER_MINUTE = env.int("BRICKOWL_CALLS_PER_MINUTE", default=600)
+# bulk/batch calls have a limit of their own: 100 a minute in the current docs.
+BRICKOWL_BATCHES_PER_MINUTE = env.int("BRICKOWL_BATCHES_PER_MINUTE", default=100)
 # Background work takes a whole step's tokens before its first call; when there is no room it
 # reserves them (ratelimit/budget.py) and waits its turn. How far ahead an account's steps may
 # reserve: an hour of BrickLink's pace, ten minutes of BrickOwl's. A daily window is never
@@ -107,6 +109,11 @@ RATE_LIMITS = {
     "brickowl:platform": {
         "description": "The platform's BrickOwl key (catalog look-ups: BOIDs, colors).",
         "rules": brickowl_rules(per_minute=_OWL_MINUTE, capacity=10),
+    },
+    "brickowl:batch": {
+        "description": "bulk/batch calls of a BrickOwl key (keyed by account, or 'platform'): "
+        "their own limit, beside the single calls'.",
+        "rules": brickowl_rules(per_minute=BRICKOWL_BATCHES_PER_MINUTE - 4, capacity=4),
     },
 }
 

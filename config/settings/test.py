@@ -112,4 +112,5 @@ if not env.bool("TEST_DEFAULT_RATE_LIMITS", default=False):
         "brickowl:account": {"rules": _FAST},
         "brickowl:orders": {"rules": _FAST},
         "brickowl:platform": {"rules": _FAST},
+        "brickowl:batch": {"rules": _FAST},
     }

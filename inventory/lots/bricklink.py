@@ -20,10 +20,11 @@ from decimal import Decimal
 from typing import Any
 
 from marketplaces.bricklink import CONDITIONS, BrickLinkClient, Lot, NewLot
-from marketplaces.errors import NotFound
+from marketplaces.errors import MarketplaceError, NotFound, TransientError
 
 from ..models import InventoryItem, SyncState
 from .base import Gate, LotVanished, Step
+from .chunk import Chunk
 
 MARKER = re.compile(r"\[brickops:(\d+)\]")
 
@@ -128,6 +129,17 @@ def delete(client: BrickLinkClient, inventory_id: int) -> None:
         client.inventory_delete(inventory_id)
 
 
+class NotListed(TransientError):
+    """BrickLink said the array was created, and a lot of it is not listed."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "BrickLink created the batch but does not list this lot yet",
+            provider="bricklink",
+            ambiguous=True,
+        )
+
+
 def converge(
     client: BrickLinkClient, item: InventoryItem, state: SyncState, step: Step, gate: Gate
 ) -> None:
@@ -148,17 +160,8 @@ def converge(
     if wanted <= 0:
         return
     if not lot_id:
-        new = NewLot(
-            item_no=item.part_number,
-            color_id=item.color_id,
-            quantity=wanted,
-            new_or_used=CONDITIONS[item.condition],
-            unit_price=item.price,
-            description=item.notes,
-            remarks=remarks_for(item),
-        )
         with step.mutation(), gate.call():
-            lot = client.inventory_create(new)
+            lot = client.inventory_create(new_lot_for(item))
         step.save(lot_id=str(lot.inventory_id), confirmed=confirmed_of(lot), in_doubt=False)
         return
     update = update_for(item, confirmed)
@@ -221,3 +224,79 @@ def _re_read(
         calls_after=calls_needed(item, lot_id, confirmed),
     )
     return lot_id, confirmed
+
+
+def new_lot_for(item: InventoryItem) -> NewLot:
+    """The lot a create sends for the item, marked as ours."""
+    return NewLot(
+        item_no=item.part_number,
+        color_id=item.color_id,
+        quantity=item.listed_quantity,
+        new_or_used=CONDITIONS[item.condition],
+        unit_price=item.price,
+        description=item.notes,
+        remarks=remarks_for(item),
+    )
+
+
+def upload(client: BrickLinkClient, chunk: Chunk) -> None:
+    """Create the chunk's lots with one array ``POST /inventories`` and learn their ids with
+    one ``GET /inventories``, matched by our marker. Syncs in doubt (an earlier create may have
+    landed unanswered) are looked for first, in one more listing, and never sent again blindly."""
+    gate = chunk.gate
+    doubtful = chunk.doubtful()
+    if doubtful:
+        gate.reserve(1)
+        with gate.call():
+            lots = client.inventory_list()
+        _match(chunk, lots, doubtful, after_create=False)
+    sending = chunk.open()
+    if not sending:
+        return
+    gate.reserve(2)
+    try:
+        with chunk.mutation(sending), gate.call():
+            client.inventory_create_many([new_lot_for(chunk.item(pk)) for pk in sending])
+    except MarketplaceError as exc:
+        if not exc.retryable and not exc.ambiguous:
+            # BrickLink takes an array all or nothing: which lot it refused is not said.
+            chunk.hand_over(sending, f"BrickLink refused the batch: {exc.message}", refused=True)
+            return
+        for pk in sending:
+            chunk.fail(pk, exc)
+        return
+    with gate.call():
+        lots = client.inventory_list()
+    _match(chunk, lots, sending, after_create=True)
+
+
+def _match(chunk: Chunk, lots: list[Lot], pks: list[int], *, after_create: bool) -> None:
+    """Each sync's lot among ``lots``, by our marker. One lot: recorded. Several (a create
+    that landed twice): a single sync keeps one and deletes the others. None: after our
+    create, a lot BrickLink said it made and does not list (retried, still in doubt); when
+    looking for a doubtful create, it never landed (sent again)."""
+    wanted = {chunk.item(pk).pk for pk in pks}
+    mine: dict[int, list[Lot]] = {}
+    for lot in lots:
+        owner = marked_item_id(lot.remarks)
+        if owner in wanted:
+            mine.setdefault(owner, []).append(lot)
+    twice, missing = [], []
+    for pk in pks:
+        item = chunk.item(pk)
+        found = mine.get(item.pk, [])
+        if len(found) == 1:
+            confirmed = confirmed_of(found[0])
+            lot_id = str(found[0].inventory_id)
+            chunk.record(pk, lot_id, confirmed, in_sync=matches(item, confirmed))
+        elif found:
+            twice.append(pk)
+        else:
+            missing.append(pk)
+    if twice:
+        chunk.hand_over(twice, "a lot listed twice by its marker")
+    if after_create:
+        for pk in missing:
+            chunk.fail(pk, NotListed())
+    else:
+        chunk.doubt_cleared(missing)

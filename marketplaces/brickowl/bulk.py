@@ -31,6 +31,7 @@ from marketplaces.errors import BadRequest, MarketplaceError, TransientError
 from marketplaces.http import UNDECODABLE
 
 from .base import BrickOwlBase
+from .catalog import boids_of, id_lookup_params
 from .decode import error_for, success
 from .inventory import NewOwlLot, OwlLotUpdate, created_lot_id, lot_selector
 from .parsing import PROVIDER, is_small_number, malformed
@@ -73,6 +74,15 @@ class BulkCalls(BrickOwlBase):
     def bulk_batch(self, requests: Sequence[BatchRequest]) -> list[BatchResult[Any]]:
         """Any requests (at most :data:`BATCH_MAX`); each value is that request's JSON answer."""
         return self._batch([(request, _as_is) for request in requests])
+
+    def id_lookup_batch(self, bl_item_nos: Sequence[str]) -> list[BatchResult[list[str]]]:
+        """The BOIDs of many BrickLink part numbers (an unknown one: :class:`NotFound`)."""
+        return self._batch(
+            [
+                (BatchRequest("catalog/id_lookup", id_lookup_params(no), method="GET"), boids_of)
+                for no in bl_item_nos
+            ]
+        )
 
     def inventory_create_batch(self, lots: Sequence[NewOwlLot]) -> list[BatchResult[str]]:
         """Create lots; each value is the new ``lot_id``. BrickOwl never deduplicates by

@@ -20,17 +20,7 @@ class CatalogCalls(BrickOwlBase):
     def id_lookup(self, bl_item_no: str, item_type: str = "Part") -> list[str]:
         """BrickOwl ids (BOIDs) of a BrickLink item number. Unknown → :class:`NotFound`."""
 
-        def parse(data: Any) -> list[str]:
-            boids = mapping(data, "id lookup").get("boids")
-            if not isinstance(boids, list):
-                raise malformed("boids is not a list")
-            return [str(boid) for boid in boids]
-
-        return self._get(
-            "/catalog/id_lookup",
-            parse,
-            {"id": bl_item_no, "type": item_type, "id_type": "bl_item_no"},
-        )
+        return self._get("/catalog/id_lookup", boids_of, id_lookup_params(bl_item_no, item_type))
 
     def color_list(self) -> list[BrickOwlColor]:
         def parse(data: Any) -> list[BrickOwlColor]:
@@ -58,3 +48,15 @@ class CatalogCalls(BrickOwlBase):
             return colors
 
         return self._get("/catalog/color_list", parse)
+
+
+def id_lookup_params(bl_item_no: str, item_type: str = "Part") -> dict[str, str]:
+    return {"id": bl_item_no, "type": item_type, "id_type": "bl_item_no"}
+
+
+def boids_of(data: Any) -> list[str]:
+    """An ``id_lookup`` answer's BOIDs."""
+    boids = mapping(data, "id lookup").get("boids")
+    if not isinstance(boids, list):
+        raise malformed("boids is not a list")
+    return [str(boid) for boid in boids]

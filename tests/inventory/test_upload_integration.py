@@ -1,0 +1,67 @@
+"""A first upload end to end: thousands of new items reach two empty stores through a real
+worker in batches, in a few hundred calls per marketplace at most (10,000 items in at most 300:
+the long form; the suite runs 1,000 and holds them to the same rate)."""
+
+from decimal import Decimal
+
+import pytest
+
+from inventory.models import SyncState
+from inventory.scheduling import sync_batch
+from inventory.services import item_create
+from tests.factories import AccountFactory, MembershipFactory
+from tests.harness import wait_for
+from tests.inventory.scenario import assert_stores_match_items, connect, duplicate_creates, settled
+from tests.longform import LONG
+
+pytestmark = pytest.mark.worker
+
+ITEMS = 10_000 if LONG else 1_000
+CALLS_PER_10000 = 300
+
+
+def calls_to(calls: dict, provider: str) -> int:
+    return sum(
+        n
+        for endpoint, n in calls["by_endpoint"].items()
+        if endpoint.split()[1].startswith(f"/{provider}/")
+    )
+
+
+@pytest.mark.exact_sandbox("counts the calls of the upload")
+def test_thousands_of_new_items_reach_two_empty_stores_in_batches(worker, sandbox, sandbox_catalog):
+    account = AccountFactory()
+    connect(account)
+    owner = MembershipFactory(account=account, role="owner").user
+    parts = [p for p in sandbox_catalog.parts() if p.boid]
+    combos = [(p.no, color) for p in parts for color, _ in p.colors]
+    assert len(combos) * 2 >= ITEMS
+    # One change of many items (as a file import makes): one sweep after commit, no message
+    # per item.
+    with sync_batch():
+        for index in range(ITEMS):
+            part_number, color_id = combos[index // 2]
+            item_create(
+                account=account,
+                actor=owner,
+                data={
+                    "part_number": part_number,
+                    "color_id": color_id,
+                    "condition": ("new", "used")[index % 2],
+                    "quantity_available": 1 + index % 9,
+                    "price": Decimal("0.01") * (1 + index % 50),
+                    "location": f"S{index // 100}-{index % 100}",
+                },
+            )
+    wait_for(settled, timeout=600 if LONG else 180, interval=1, message="every item on both stores")
+    assert_stores_match_items(sandbox, account)
+    assert not SyncState.objects.filter(item__account=account).exclude(status="synced").exists()
+    calls = sandbox.calls()
+    limit = ITEMS * CALLS_PER_10000 // 10_000
+    figures = {"bricklink": calls_to(calls, "bricklink"), "brickowl": calls_to(calls, "brickowl")}
+    assert figures["bricklink"] <= limit, calls["by_endpoint"]
+    assert figures["brickowl"] <= limit, calls["by_endpoint"]
+    # Batches, not one call per item.
+    assert calls["by_endpoint"].get("POST /brickowl/inventory/create", 0) == 0
+    assert calls["batched"]["POST /brickowl/inventory/create"] == ITEMS
+    assert duplicate_creates(sandbox.ledger()) == {"bricklink": 0, "brickowl": 0}
