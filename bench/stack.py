@@ -34,10 +34,10 @@ def sandbox_env(sandbox) -> dict[str, str]:
 
 
 @contextmanager
-def sandbox(**control):
+def sandbox(*, args: tuple[str, ...] = (), **control):
     from tests.harness import SandboxProcess
 
-    server = SandboxProcess().start()
+    server = SandboxProcess(args=args).start()
     try:
         # Many workers share one consumer key here: lift the sandbox's 5-in-flight gateway.
         server.control(bricklink_max_in_flight=64, bricklink_quota=10**9, **control)

@@ -8,6 +8,9 @@ them) and sends one upload per group instead of a message per sync. An upload
 -- BrickLink: one array ``POST /inventories`` and one ``GET /inventories`` to learn the ids
 (inventory/lots/bricklink.py); BrickOwl: ``bulk/batch`` calls of 50 (lots/brickowl_upload.py)
 -- and settles each sync as a single run would (lots/chunk.py), then takes the next chunk.
+Unlike a single sync, an upload waits out the limit's pace in place when its next token is at
+most :data:`PACE_WAIT_SECONDS` away: one task keeps the account's batches flowing at the
+allowed rate instead of going to the back of the queue for each of them.
 
 The guarantees are the single sync's: calls paid for before they are made, within the
 account's limits (a wait puts the chunk back and the upload comes back when it may call);
@@ -44,6 +47,8 @@ logger = logging.getLogger(__name__)
 # How long one upload task runs before it hands over to a new message (other work waits on
 # the same queue).
 RUN_SECONDS = 60
+# A wait for the limit this short is waited out in the task (see upload_run).
+PACE_WAIT_SECONDS = 2.0
 
 
 @dataclass
@@ -119,6 +124,8 @@ def upload_run(account_id: int, provider: str) -> UploadOutcome:
         return outcome  # the syncs say why one by one: the sweep sends them
     client = client_for(conn)
     started = time.monotonic()
+    # When the syncs this run put back (waiting, retrying) are due: it comes back then.
+    back_in: float | None = None
     while time.monotonic() - started < RUN_SECONDS:
         claims = claim_batch(
             SYNCS,
@@ -128,23 +135,36 @@ def upload_run(account_id: int, provider: str) -> UploadOutcome:
             read=("in_doubt", "calls_reserved", "calls_usable_at"),
         )
         if not claims:
-            return outcome
+            break
         gate = _gate(account_id, provider, claims)
         chunk = Chunk.of(claims, gate)
         with lease_held(model=SyncState, token=claims[0].token, seconds=SYNCS.policy.lease_seconds):
             try:
-                _upload(client, chunk, account_id)
-            except MustWait as wait:
-                chunk.put_back(wait)
-                outcome.waiting = wait.wait
+                while True:
+                    try:
+                        _upload(client, chunk, account_id)
+                        break
+                    except MustWait as wait:
+                        left = RUN_SECONDS - (time.monotonic() - started)
+                        if wait.wait > min(PACE_WAIT_SECONDS, left):
+                            chunk.put_back(wait)
+                            outcome.waiting = wait.wait
+                            break
+                        # The limit's pace (a token in a second or two): waited out here, the
+                        # chunk held, instead of behind every message on the queue.
+                        time.sleep(wait.wait)
             finally:
                 outcome.synced += chunk.settle()
                 outcome.chunks += 1
                 outcome.calls += gate.calls
+        if chunk.back_in is not None:
+            back_in = chunk.back_in if back_in is None else min(back_in, chunk.back_in)
         if outcome.waiting is not None:
-            publish_upload(account_id, provider, countdown=max(0.5, outcome.waiting))
-            return outcome
-    publish_upload(account_id, provider)  # more to do: in a message of its own
+            break
+    else:
+        back_in = 0.0  # more to do: in a message of its own
+    if back_in is not None:
+        publish_upload(account_id, provider, countdown=max(0.5, back_in))
     return outcome
 
 
@@ -168,7 +188,7 @@ def _upload(client, chunk: Chunk, account_id: int) -> None:
     if chunk.gate.provider == Provider.BRICKLINK:
         bricklink.upload(client, chunk)
         return
-    list_gate = Gate(Provider.BRICKOWL, account_id)
+    list_gate = Gate(Provider.BRICKOWL, account_id, reserve_ahead=False)
     catalog = brickowl.Catalog.for_seller(client, list_gate)
     brickowl_upload.upload(client, chunk, catalog, list_gate)
 

@@ -171,12 +171,13 @@ def put_back(
     retry: bool,
     attempts: int | None = None,
     error: dict[str, Any] | None = None,
+    hint: bool = True,
     **fields: Any,
 ) -> float:
     """Back to waiting for ``wait`` seconds plus jitter: a failed attempt (``retry``) or a
     deferral (quota, breaker, 429: not an attempt). A short wait becomes a delayed message
-    once this commits; a long one is the sweep's. Answers the delay set, -1 if the claim was
-    lost."""
+    once this commits (not with ``hint=False``: work done many rows at a time sends its own);
+    a long one is the sweep's. Answers the delay set, -1 if the claim was lost."""
     work = claim.work
     policy = work.policy
     delay = wait + policy.retry.jitter(wait)
@@ -197,7 +198,7 @@ def put_back(
     if not finish(claim, **changes):
         return -1.0
     record_backoff(source=work.kind, reason="retry" if retry else "deferred")
-    if soon:
+    if soon and hint:
         row = claim.row
         transaction.on_commit(lambda: work.hint(row, delay))
     return delay
@@ -211,7 +212,7 @@ def give_up(claim: Claim, error: dict[str, Any], *, now: datetime, **fields: Any
 
 
 def retry_or_give_up(
-    claim: Claim, error: dict[str, Any], *, now: datetime, **fields: Any
+    claim: Claim, error: dict[str, Any], *, now: datetime, hint: bool = True, **fields: Any
 ) -> tuple[str, float]:
     """A failed attempt that may succeed later: back off, or give up after the policy's last
     attempt. Answers ("retrying", delay) or ("failed", 0)."""
@@ -227,6 +228,7 @@ def retry_or_give_up(
         retry=True,
         attempts=attempts,
         error=error,
+        hint=hint,
         **fields,
     )
     return "retrying", delay

@@ -60,13 +60,18 @@ class CallBudget:
     usable_at: datetime | None = None
     seats: Seats | None = None
     calls: int = 0
+    # False: never take tokens into the limit's debt -- for work that cannot keep a
+    # reservation until its turn (it would be lost, and the tokens with it): no room, no take.
+    reserve_ahead: bool = True
 
     def reserve(self, count: int) -> None:
         """Make sure the next ``count`` calls are paid for and may run now; else
         :class:`MustWait` (with the tokens kept when they were reserved)."""
         missing = count - self.held
         if missing > 0:
-            decision = rate_limit_take(names=list(self.limits), count=missing, reserve=True)
+            decision = rate_limit_take(
+                names=list(self.limits), count=missing, reserve=self.reserve_ahead
+            )
             if not decision.granted:
                 raise MustWait(decision.retry_after, f"rate limit {decision.limit}")
             self.held += missing

@@ -5,8 +5,8 @@ or why the lot cannot be mapped, or that it is already ours.
 Reading the store is one call (BrickLink ``GET /inventories``, BrickOwl ``inventory/list``),
 paid for through the account's limit like a sync's calls. BrickOwl's BOIDs and colors are
 mapped back to BrickLink's with what the sync knows (``BrickOwlPart``, the color map), after
-looking up the BOIDs of the account's items' parts not known yet (with the platform's key
-when there is one).
+looking up the BOIDs of the account's items' parts not known yet, 50 to a ``bulk/batch`` call
+(with the platform's key when there is one).
 """
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ from typing import Any
 
 from inventory.lots import bricklink, brickowl
 from inventory.lots.base import Gate, Unmappable
+from inventory.lots.brickowl_upload import boids_look_up
 from inventory.models import BrickOwlPart, InventoryItem, MarketplaceConnection, Provider
 from inventory.sync import client_for
 from marketplaces.bricklink import CONDITIONS
 from marketplaces.bricklink import Lot as BrickLinkLot
 from marketplaces.brickowl import BrickOwlClient, OwlLot
+from marketplaces.brickowl.bulk import BATCH_MAX
 
 # (part number, BrickLink color id, "new" | "used"): what an item and a lot are matched on.
 Key = tuple[str, int, str]
@@ -123,16 +125,12 @@ def from_brickowl(lot: OwlLot, maps: OwlMaps) -> Entry:
     return Found(lot.lot_id, key, data, brickowl.confirmed_of(lot))
 
 
-def owl_maps(
-    account_id: int,
-    client: BrickOwlClient,
-    gate: Gate,
-    boids: Iterable[str],
-    progress: Progress | None = None,
-) -> OwlMaps:
-    """What the store's BOIDs and colors are on BrickLink. The BOIDs of the account's live
-    items' parts not looked up yet are looked up first (once each, kept, as a sync does);
-    a look-up that must wait raises :class:`MustWait` (what was looked up is kept)."""
+def owl_look_ups(
+    account_id: int, client: BrickOwlClient, gate: Gate, progress: Progress | None = None
+) -> brickowl.Catalog:
+    """Look up the BOIDs of the account's live items' parts not looked up yet (once each,
+    kept, as a sync does) and BrickOwl's colors. A look-up that must wait raises
+    :class:`MustWait`; what was looked up is kept, so the next run goes on from there."""
     catalog = brickowl.Catalog.for_seller(client, gate)
     parts = set(
         InventoryItem.objects.filter(account_id=account_id, archived=False)
@@ -145,14 +143,35 @@ def owl_maps(
     missing = sorted(parts - known)
     bar = progress("BOIDs", len(missing)) if progress and missing else None
     try:
-        for part in missing:
-            with suppress(Unmappable):  # kept as unmapped: BrickOwl has no such part
-                brickowl.boid_for(catalog, part)
+        for start in range(0, len(missing), BATCH_MAX):
+            group = missing[start : start + BATCH_MAX]
+            boids_look_up(catalog, group)  # 50 to a bulk/batch call
             if bar is not None:
-                bar.update(1)
+                bar.update(len(group))
     finally:
         if bar is not None:
             bar.close()
+    # A part whose answer in its batch failed: looked up on its own (a failure fails the
+    # import, which is tried again; it never reports a lot unmapped for a passing error).
+    still = set(missing) - set(
+        BrickOwlPart.objects.filter(part_number__in=missing).values_list("part_number", flat=True)
+    )
+    for part in sorted(still):
+        with suppress(Unmappable):  # kept as unmapped: BrickOwl has no such part
+            brickowl.boid_for(catalog, part)
+    brickowl.color_map(catalog)
+    return catalog
+
+
+def owl_maps(
+    account_id: int,
+    client: BrickOwlClient,
+    gate: Gate,
+    boids: Iterable[str],
+    progress: Progress | None = None,
+) -> OwlMaps:
+    """What the store's BOIDs and colors are on BrickLink (after :func:`owl_look_ups`)."""
+    catalog = owl_look_ups(account_id, client, gate, progress)
     maps = OwlMaps()
     rows = BrickOwlPart.objects.filter(boid__in=set(boids)).order_by("part_number")
     for part_number, boid in rows.values_list("part_number", "boid"):

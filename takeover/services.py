@@ -35,12 +35,13 @@ from inventory.models import (
 )
 from inventory.scheduling import sync_batch
 from inventory.services import item_create
+from inventory.sync import client_for
 from marketplaces.errors import MarketplaceError
 from outbox.policy import policy_for
 from outbox.publish import send
 from ratelimit.budget import MustWait
 
-from .lots import Entry, Found, Ours, Progress, Unmapped, entries_of, store_read
+from .lots import Entry, Found, Ours, Progress, Unmapped, entries_of, owl_look_ups, store_read
 from .models import ImportStatus, StoreImport
 
 logger = logging.getLogger(__name__)
@@ -228,6 +229,9 @@ def import_execute(store_import: StoreImport, progress: Progress | None = None) 
         account_id=store_import.account_id, provider=store_import.provider
     )
     gate = Gate(store_import.provider, store_import.account_id)
+    if connection.provider == Provider.BRICKOWL:
+        # The look-ups first: a run that must wait for them has not read the store yet.
+        owl_look_ups(connection.account_id, client_for(connection), gate, progress)
     lots = store_read(connection, gate)
     entries = entries_of(connection, gate, lots, progress)
     with transaction.atomic():

@@ -48,6 +48,7 @@ class Gate:
         limit: str | None = None,
         held_calls: int = 0,
         usable_at=None,
+        reserve_ahead: bool = True,
     ) -> None:
         self.provider = provider
         self.key = str(key)
@@ -61,7 +62,11 @@ class Gate:
                 lease_seconds=settings.INVENTORY_SLOT_LEASE_SECONDS,
             )
         self.budget = CallBudget(
-            limits=[(self.limit, self.key)], held=held_calls, usable_at=usable_at, seats=seats
+            limits=[(self.limit, self.key)],
+            held=held_calls,
+            usable_at=usable_at,
+            seats=seats,
+            reserve_ahead=reserve_ahead,
         )
 
     @property

@@ -48,7 +48,8 @@ def boids_look_up(catalog: Catalog, parts: Iterable[str]) -> None:
         BrickOwlPart.objects.filter(part_number__in=parts).values_list("part_number", flat=True)
     )
     missing = sorted(parts - known)
-    gate = batch_gate(catalog.gate.key)
+    # Its reservations could not be kept past a wait: it takes only what is free now.
+    gate = batch_gate(catalog.gate.key, reserve_ahead=False)
     for start in range(0, len(missing), BATCH_MAX):
         group = missing[start : start + BATCH_MAX]
         gate.reserve(1)

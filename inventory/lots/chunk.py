@@ -48,6 +48,9 @@ class Chunk:
     gate: Gate
     found: dict[int, Found] = field(default_factory=dict)  # by sync state pk
     ended: set[int] = field(default_factory=set)  # failed, retrying, handed over
+    # The soonest a sync put back (retrying, waiting) is due again: the upload comes back
+    # then (its syncs get no message of their own).
+    back_in: float | None = None
     by_pk: dict[int, Claim] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -104,7 +107,9 @@ class Chunk:
         )
         doubt = {"in_doubt": bool(exc.ambiguous)}
         if exc.retryable:
-            retry_or_give_up(claim, error, now=now, **doubt)
+            outcome, delay = retry_or_give_up(claim, error, now=now, hint=False, **doubt)
+            if outcome == "retrying":
+                self._back_in(delay)
         else:
             give_up(claim, error, now=now, **doubt)
         self.ended.add(pk)
@@ -149,7 +154,10 @@ class Chunk:
             "calls_usable_at": self.gate.budget.usable_at,
         }
         for pk in self.open():
-            put_back(self.by_pk[pk], wait=wait.wait, now=now, retry=False, **unspent)
+            delay = put_back(
+                self.by_pk[pk], wait=wait.wait, now=now, retry=False, hint=False, **unspent
+            )
+            self._back_in(delay)
             unspent = {}
             self.ended.add(pk)
 
@@ -209,6 +217,10 @@ class Chunk:
         self.ended.update(self.found)
         self.found = {}
         return synced
+
+    def _back_in(self, delay: float) -> None:
+        if delay >= 0:
+            self.back_in = delay if self.back_in is None else min(self.back_in, delay)
 
     def _claims(self, pks: list[int]) -> list[Claim]:
         return [self.by_pk[pk] for pk in pks]
