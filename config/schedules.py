@@ -64,6 +64,13 @@ def project_schedules() -> list[Schedule]:
             every_seconds=settings.OUTBOX_SWEEP_SECONDS,
         ),
         Schedule(
+            name="takeover: resend lost imports",
+            task="takeover.resend_lost",
+            description="Sends again the store takeovers still running whose message was "
+            "lost (the broker was down, a worker was killed mid-run).",
+            every_seconds=60,
+        ),
+        Schedule(
             name="orders: poll every store",
             task="orders.poll",
             description="Fetches new and changed orders from every enabled store (pushes "

@@ -9,8 +9,15 @@ from django.contrib import admin, messages
 
 from core.admin_base import ReadOnlyAdmin
 
-from . import services
-from .models import BrickOwlPart, InventoryHistory, InventoryItem, MarketplaceConnection, SyncState
+from . import selectors, services
+from .models import (
+    BrickOwlPart,
+    InventoryHistory,
+    InventoryItem,
+    MarketplaceConnection,
+    SyncState,
+    SyncStatus,
+)
 
 
 def short(text: str, limit: int = 80) -> str:
@@ -79,10 +86,10 @@ class InventoryHistoryAdmin(ReadOnlyAdmin):
 @admin.register(MarketplaceConnection)
 class MarketplaceConnectionAdmin(ReadOnlyAdmin):
     # ``credentials`` is deliberately in none of these: it is write-only, through the API.
-    list_display = ["account", "provider", "enabled", "configured", "updated_at"]
+    list_display = ["account", "provider", "enabled", "configured", "lots", "updated_at"]
     list_filter = ["provider", "enabled"]
     list_select_related = ["account"]
-    fields = ["account", "provider", "enabled", "configured", "updated_at"]
+    fields = ["account", "provider", "enabled", "configured", "lots", "updated_at"]
     readonly_fields = fields
     exclude = ["credentials"]
     actions = ["switch_off"]
@@ -90,6 +97,23 @@ class MarketplaceConnectionAdmin(ReadOnlyAdmin):
     @admin.display(boolean=True, description="configured")
     def configured(self, obj: MarketplaceConnection) -> bool:
         return obj.configured
+
+    @admin.display(description="lots")
+    def lots(self, obj: MarketplaceConnection) -> str:
+        """Where the account's items stand on this store: a big upload's progress."""
+        counts = selectors.sync_progress(obj.account_id).get(obj.provider, {})
+        total = sum(counts.values())
+        if not total:
+            return "no items"
+        synced = counts.get(SyncStatus.SYNCED, 0)
+        waiting = counts.get(SyncStatus.SYNCING, 0) + counts.get(SyncStatus.PENDING, 0)
+        failed = counts.get(SyncStatus.FAILED, 0)
+        parts = [f"{synced:,} of {total:,} synced ({synced * 100 // total} %)"]
+        if waiting:
+            parts.append(f"{waiting:,} waiting")
+        if failed:
+            parts.append(f"{failed:,} failed")
+        return ", ".join(parts)
 
     @admin.action(description="Switch the selected connections off")
     def switch_off(self, request, queryset) -> None:

@@ -6,7 +6,7 @@ found, exactly like another account's items.
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 
 from accounts.models import Account
 
@@ -68,3 +68,18 @@ def callback_path(connection: MarketplaceConnection | None) -> str | None:
     if connection is None or not connection.callback_secret:
         return None
     return f"/api/v1/hooks/{connection.provider}/{connection.callback_secret}/"
+
+
+def sync_progress(account_id: int) -> dict[str, dict[str, int]]:
+    """Per marketplace, how many of the account's live items are synced, syncing, failed...
+    (what the admin shows while a big upload runs)."""
+    rows = (
+        SyncState.objects.filter(item__account_id=account_id, item__archived=False)
+        .values("provider", "status")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    progress: dict[str, dict[str, int]] = {}
+    for row in rows:
+        progress.setdefault(row["provider"], {})[row["status"]] = row["count"]
+    return progress

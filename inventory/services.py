@@ -20,7 +20,7 @@ from accounts.models import Account, User
 from core import clock
 
 from . import crypto
-from .catalog_checks import catalog_ask_unseen, item_name, refresh_priority
+from .catalog_checks import catalog_ask_unseen, item_name, part_names, refresh_priority
 from .models import (
     ChangeType,
     InventoryHistory,
@@ -69,6 +69,19 @@ def _history(
     before: dict[str, Any],
     reason: str = "",
 ) -> InventoryHistory:
+    entry = _history_entry(item, change_type, actor, before, reason)
+    entry.save()
+    return entry
+
+
+def _history_entry(
+    item: InventoryItem,
+    change_type: str,
+    actor: User | None,
+    before: dict[str, Any],
+    reason: str = "",
+) -> InventoryHistory:
+    """The history row of a change (not saved yet)."""
     after = {field: getattr(item, field) for field in ITEM_FIELDS}
     changes = {
         field: [_jsonable(before.get(field)), _jsonable(after[field])]
@@ -80,7 +93,7 @@ def _history(
         - (before.get(field) or 0)
         for field in QUANTITIES
     }
-    return InventoryHistory.objects.create(
+    return InventoryHistory(
         item=item,
         account_id=item.account_id,
         change_type=change_type,
@@ -122,6 +135,47 @@ def item_create(
         sync_schedule([item])
         catalog_ask_unseen(part_numbers=[item.part_number], priority=refresh_priority(change_type))
     return item
+
+
+def items_create_many(
+    *,
+    account: Account,
+    actor: User | None,
+    datas: list[dict[str, Any]],
+    change_type: str = ChangeType.CREATE,
+    reason: str = "",
+) -> list[InventoryItem]:
+    """Many new items at once (an inventory file, a store takeover), each as
+    :func:`item_create` makes it -- its history, its syncs, its unseen part asked for -- in a
+    few statements per thousand items instead of several per item."""
+    now = clock.now()
+    names = part_names({data["part_number"] for data in datas})
+    items = []
+    for data in datas:
+        fields = {field: data[field] for field in ITEM_FIELDS if field in data}
+        fields["name"] = fields.get("name") or names.get(fields["part_number"], "")
+        items.append(
+            InventoryItem(
+                account=account,
+                created_by=actor,
+                created_at=now,
+                updated_at=now,
+                version=1,
+                **fields,
+            )
+        )
+    with transaction.atomic():
+        InventoryItem.objects.bulk_create(items, batch_size=1000)
+        InventoryHistory.objects.bulk_create(
+            [_history_entry(item, change_type, actor, {}, reason) for item in items],
+            batch_size=1000,
+        )
+        sync_schedule(items)
+        catalog_ask_unseen(
+            part_numbers={item.part_number for item in items},
+            priority=refresh_priority(change_type),
+        )
+    return items
 
 
 def item_update(

@@ -191,18 +191,3 @@ def _upload(client, chunk: Chunk, account_id: int) -> None:
     list_gate = Gate(Provider.BRICKOWL, account_id, reserve_ahead=False)
     catalog = brickowl.Catalog.for_seller(client, list_gate)
     brickowl_upload.upload(client, chunk, catalog, list_gate)
-
-
-def upload_progress(account_id: int) -> dict[str, dict[str, int]]:
-    """Per marketplace: how many of the account's syncs are synced, waiting, failed (what
-    the admin shows while a big upload runs)."""
-    rows = (
-        SyncState.objects.filter(item__account_id=account_id, item__archived=False)
-        .values("provider", "status")
-        .annotate(count=Count("pk"))
-        .order_by()
-    )
-    progress: dict[str, dict[str, int]] = {}
-    for row in rows:
-        progress.setdefault(row["provider"], {})[row["status"]] = row["count"]
-    return progress

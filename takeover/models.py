@@ -40,6 +40,12 @@ class StoreImport(models.Model):
     )
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="when a worker was last told to run it (or, deferred, when it will be), or "
+        "last began a run: a running import long past this lost its message",
+    )
 
     class Meta:
         ordering = ["-id"]

@@ -19,8 +19,11 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db.models import Q
 
 from accounts.models import Account, User
 from core import clock
@@ -34,7 +37,7 @@ from inventory.models import (
     SyncStatus,
 )
 from inventory.scheduling import sync_batch
-from inventory.services import item_create
+from inventory.services import items_create_many
 from inventory.sync import client_for
 from marketplaces.errors import MarketplaceError
 from outbox.policy import policy_for
@@ -56,6 +59,29 @@ class TakeoverRefused(Exception):
 
 
 def publish_import(import_id: int, countdown: float | None = None) -> None:
+    """Tell the workers to run the import (now, or in ``countdown`` seconds)."""
+    due = clock.now() + timedelta(seconds=countdown or 0)
+    StoreImport.objects.filter(pk=import_id).update(sent_at=due)
+    _send_import(import_id, countdown)
+
+
+def imports_resend(now: datetime) -> int:
+    """Send again the running imports whose message was lost (broker down when it was sent,
+    a worker killed mid-run): none sent, or sent or last begun longer ago than
+    ``TAKEOVER_RESEND_SECONDS``. A run delivered twice is harmless (the second finds it done).
+    Answers how many."""
+    lost_since = now - timedelta(seconds=settings.TAKEOVER_RESEND_SECONDS)
+    lost = StoreImport.objects.filter(status=ImportStatus.RUNNING).filter(
+        Q(sent_at__lt=lost_since) | Q(sent_at__isnull=True, started_at__lt=lost_since)
+    )
+    ids = list(lost.values_list("pk", flat=True))
+    for import_id in ids:
+        logger.warning("store import #%s lost its message: sent again", import_id)
+        publish_import(import_id)
+    return len(ids)
+
+
+def _send_import(import_id: int, countdown: float | None) -> None:
     from .tasks import run_import
 
     send(run_import, [import_id], countdown=countdown, what=f"store import #{import_id}")
@@ -113,6 +139,10 @@ def import_begin(
     return store_import
 
 
+# New items are written this many at a time (the progress bar moves between).
+CREATE_BATCH = 1000
+
+
 @dataclass
 class Plan:
     lots_seen: int = 0
@@ -165,17 +195,20 @@ def plan_apply(store_import: StoreImport, plan: Plan, progress: Progress | None 
     bar = progress("items", len(plan.creates)) if progress and plan.creates else None
     try:
         with sync_batch():
-            for found in plan.creates:
-                item = item_create(
+            for start in range(0, len(plan.creates), CREATE_BATCH):
+                group = plan.creates[start : start + CREATE_BATCH]
+                made = items_create_many(
                     account=account,
                     actor=actor,
-                    data=found.item_data,
+                    datas=[found.item_data for found in group],
                     change_type=ChangeType.IMPORT,
                     reason=reason,
                 )
-                linked.append((item.pk, item.version, found))
+                linked += [
+                    (item.pk, item.version, found) for item, found in zip(made, group, strict=True)
+                ]
                 if bar is not None:
-                    bar.update(1)
+                    bar.update(len(group))
     finally:
         if bar is not None:
             bar.close()
@@ -278,6 +311,7 @@ def import_run(*, import_id: int) -> str:
     store_import = StoreImport.objects.filter(pk=import_id).first()
     if store_import is None or store_import.status != ImportStatus.RUNNING:
         return "not_due"
+    StoreImport.objects.filter(pk=import_id).update(sent_at=clock.now())  # begun: not lost
     try:
         import_execute(store_import)
     except MustWait as wait:

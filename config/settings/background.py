@@ -140,6 +140,10 @@ INVENTORY_UPLOAD_MIN = env.int("INVENTORY_UPLOAD_MIN", default=20)
 INVENTORY_BRICKLINK_BATCH_SIZE = env.int("INVENTORY_BRICKLINK_BATCH_SIZE", default=500)
 INVENTORY_BRICKOWL_BATCHES_PER_CHUNK = env.int("INVENTORY_BRICKOWL_BATCHES_PER_CHUNK", default=10)
 
+# --- Store takeovers ----------------------------------------------------------------------------
+# A running import not sent nor begun for this long lost its message: beat sends it again.
+TAKEOVER_RESEND_SECONDS = env.int("TAKEOVER_RESEND_SECONDS", default=300)
+
 # --- Orders --------------------------------------------------------------------------------------
 # How often every enabled store is polled for new and changed orders (pushes make it sooner).
 ORDERS_POLL_SECONDS = env.int("ORDERS_POLL_SECONDS", default=120)

@@ -277,17 +277,19 @@ def write(
 ) -> None:
     """Inside the import's transaction, with the matched items locked."""
     with sync_batch():
+        creates = [step for step in steps if step.outcome == CREATED]
+        made = services.items_create_many(
+            account=account,
+            actor=actor,
+            datas=[step.data for step in creates],
+            change_type=ChangeType.IMPORT,
+            reason=reason,
+        )
+        for step, item in zip(creates, made, strict=True):
+            items[step.lot.key] = item
         for step in steps:
             key = step.lot.key
-            if step.outcome == CREATED:
-                items[key] = services.item_create(
-                    account=account,
-                    actor=actor,
-                    data=step.data,
-                    change_type=ChangeType.IMPORT,
-                    reason=reason,
-                )
-            elif step.outcome == UPDATED:
+            if step.outcome == UPDATED:
                 items[key] = services.item_update(
                     item=items[key],
                     actor=actor,

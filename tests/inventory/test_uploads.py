@@ -9,8 +9,9 @@ import pytest
 from core import clock
 from inventory.models import InventoryItem, SyncState, SyncStatus
 from inventory.scheduling import sync_batch
+from inventory.selectors import sync_progress
 from inventory.services import item_update
-from inventory.uploads import upload_progress, upload_run, uploads_send
+from inventory.uploads import upload_run, uploads_send
 from inventory.work import SYNCS
 from outbox.claims import claim_batch
 from tests.inventory.conftest import BL, BO
@@ -95,7 +96,7 @@ def test_an_upload_creates_every_lot_in_a_few_calls(store, sandbox_catalog, uplo
     assert sent["batched"]["GET /brickowl/catalog/id_lookup"] == 40
     assert "POST /brickowl/inventory/create" not in endpoints
     assert sent["total"] == 3 + 3 + 4 + 1
-    assert upload_progress(store.account.id) == {BL: {"synced": 120}, BO: {"synced": 120}}
+    assert sync_progress(store.account.id) == {BL: {"synced": 120}, BO: {"synced": 120}}
     assert uploads_sent == []
 
 
@@ -237,3 +238,21 @@ def test_a_batch_claim_takes_only_free_due_rows_and_one_token(store, sandbox_cat
     assert len(claims) == 9
     assert len({claim.token for claim in claims}) == 1
     assert claim_batch(SYNCS, rows, now=clock.now(), limit=100) == []
+
+
+def test_the_admin_shows_an_uploads_progress_on_each_connection(
+    store, sandbox_catalog, uploads_sent, admin_client, settings
+):
+    from django.urls import reverse
+
+    settings.INVENTORY_BRICKLINK_BATCH_SIZE = 20
+    many(store, sandbox_catalog, 30)
+    claims = claim_batch(SYNCS, SyncState.objects.filter(provider=BL), now=clock.now(), limit=20)
+    assert len(claims) == 20
+    SyncState.objects.filter(pk__in=[c.pk for c in claims]).update(
+        status="synced", claim_token=None
+    )
+    page = admin_client.get(reverse("admin:inventory_marketplaceconnection_changelist"))
+    text = page.content.decode()
+    assert "20 of 30 synced (66 %), 10 waiting" in text
+    assert "0 of 30 synced (0 %), 30 waiting" in text

@@ -180,3 +180,30 @@ def test_member_of_other_account_cannot_touch_imports(client_for, account):
     other_owner = MembershipFactory(account=AccountFactory(), role="owner").user
     mine = StoreImport.objects.create(account=account, provider=BL, started_at="2026-01-01T00:00Z")
     assert client_for(other_owner).get(f"/api/v1/imports/{mine.pk}/").status_code == 404
+
+
+def test_an_import_whose_message_was_lost_is_sent_again_by_the_sweep(
+    account, monkeypatch, fake_clock, settings
+):
+    from takeover.services import import_begin, imports_resend
+
+    settings.TAKEOVER_RESEND_SECONDS = 300
+    sent = []
+    monkeypatch.setattr(
+        "takeover.services._send_import", lambda import_id, countdown: sent.append(import_id)
+    )
+    MarketplaceConnectionFactory(account=account, provider=BL, enabled=False)
+    # The broker was down when it was started: never sent.
+    lost = import_begin(account=account, provider=BL, dry_run=False, actor=None, publish=False)
+    assert imports_resend(fake_clock()) == 0  # just started: not yet taken for lost
+    fake_clock.advance(seconds=301)
+    assert imports_resend(fake_clock()) == 1
+    assert sent == [lost.pk]
+    # Sent now: not again until it has been quiet as long once more.
+    fake_clock.advance(seconds=200)
+    assert imports_resend(fake_clock()) == 0
+    # A finished import is never sent again.
+    fake_clock.advance(seconds=200)
+    StoreImport.objects.filter(pk=lost.pk).update(status="done")
+    assert imports_resend(fake_clock()) == 0
+    assert sent == [lost.pk]
