@@ -103,6 +103,8 @@ def burst(*, items: int, latency_ms: int) -> None:
             **sandbox_env(server),
             "BRICKOWL_API_KEY": PLATFORM_BRICKOWL_KEY,
             "TEST_DEFAULT_RATE_LIMITS": "1",
+            # One sync per item (the pacing of the limits): batched uploads are bench/takeover.py.
+            "INVENTORY_UPLOAD_MIN": "1000000",
         }
         # Beat's sweep sends the syncs whose turn is further away than a delayed message.
         with workers(concurrency=8, env=env), beat(env=env):

@@ -41,7 +41,7 @@ from outbox.leases import lease_held
 from ratelimit.budget import MustWait
 
 from .lots import bricklink, brickowl
-from .lots.base import Gate, LostClaim, LotVanished, Step, Unmappable
+from .lots.base import Gate, LostClaim, LotVanished, Step, Unmappable, call_error
 from .models import InventoryItem, MarketplaceConnection, Provider, SyncState, SyncStatus
 from .work import SYNCS
 
@@ -219,14 +219,7 @@ def _wait(won: Claim, gate: Gate | None, wait: float, reason: str) -> None:
 def _failed_call(won: Claim, gate: Gate | None, exc: MarketplaceError) -> SyncOutcome:
     now = clock.now()
     calls = gate.calls if gate else 0
-    error = error_record(
-        exc.code,
-        exc.message,
-        at=now,
-        provider=exc.provider,
-        http_status=exc.http_status,
-        meta_code=exc.meta_code,
-    )
+    error = call_error(exc, now)
     if not exc.retryable:
         _fail(won, error)
         return SyncOutcome("failed", str(exc), calls)

@@ -100,10 +100,12 @@ def uploads_send(now) -> int:
 def publish_upload(account_id: int, provider: str, countdown: float | None = None) -> None:
     from .tasks import upload
 
+    # The urgent lane, as orders: one message per account and store, which must not wait
+    # behind a flood of catalog refreshes on the default queue.
     send(
         upload,
         [account_id, provider],
-        queue=settings.INVENTORY_SYNC_QUEUE,
+        queue="urgent",
         countdown=countdown,
         what=f"the upload of account {account_id}'s lots to {provider}",
     )

@@ -84,7 +84,14 @@ def imports_resend(now: datetime) -> int:
 def _send_import(import_id: int, countdown: float | None) -> None:
     from .tasks import run_import
 
-    send(run_import, [import_id], countdown=countdown, what=f"store import #{import_id}")
+    # The urgent lane: a seller waits on it, and it must not queue behind catalog refreshes.
+    send(
+        run_import,
+        [import_id],
+        queue="urgent",
+        countdown=countdown,
+        what=f"store import #{import_id}",
+    )
 
 
 def import_begin(

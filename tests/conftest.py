@@ -54,6 +54,35 @@ def pytest_sessionstart(session):
         )
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_test_environment, django_db_blocker, django_db_modify_db_settings):
+    """The session's test database: a copy of the migrated template (tests/dbtemplate.py),
+    then Django's own setup on it (``keepdb``: it finds every migration applied)."""
+    from django.conf import settings
+    from django.test.utils import setup_databases, teardown_databases
+
+    from tests.dbtemplate import database_copy, database_drop
+
+    db = settings.DATABASES["default"]
+    target = db["TEST"]["NAME"]
+    database_copy(db, target)
+    with django_db_blocker.unblock():
+        config = setup_databases(
+            verbosity=0,
+            interactive=False,
+            keepdb=True,
+            aliases={"default"},
+            serialized_aliases=set(),
+        )
+    yield
+    with django_db_blocker.unblock():
+        teardown_databases(config, verbosity=0, keepdb=True)
+        from django.db import connections
+
+        connections.close_all()
+    database_drop(db, target)
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     """Throttle counters and read caches never leak from one test into the next."""

@@ -12,7 +12,7 @@ from django.conf import settings
 
 from core import clock
 from marketplaces.errors import MarketplaceError, RateLimited
-from outbox.claims import Claim, held
+from outbox.claims import Claim, error_record, held
 from ratelimit.budget import CallBudget, MustWait, Seats
 from ratelimit.services import rate_limit_exhaust_until
 
@@ -21,6 +21,18 @@ from ..models import Provider
 LIMITS = {Provider.BRICKLINK: "bricklink:account", Provider.BRICKOWL: "brickowl:account"}
 # Reading orders has a share of its own, so a queue of syncs never holds a sale back.
 ORDER_LIMITS = {Provider.BRICKLINK: "bricklink:orders", Provider.BRICKOWL: "brickowl:orders"}
+
+
+def call_error(exc: MarketplaceError, at) -> dict[str, Any]:
+    """The error record (outbox ``error_record``) of a failed marketplace call."""
+    return error_record(
+        exc.code,
+        exc.message,
+        at=at,
+        provider=exc.provider,
+        http_status=exc.http_status,
+        meta_code=exc.meta_code,
+    )
 
 
 class Unmappable(Exception):

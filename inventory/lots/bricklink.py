@@ -275,16 +275,9 @@ def _match(chunk: Chunk, lots: list[Lot], pks: list[int], *, after_create: bool)
     that landed twice): a single sync keeps one and deletes the others. None: after our
     create, a lot BrickLink said it made and does not list (retried, still in doubt); when
     looking for a doubtful create, it never landed (sent again)."""
-    wanted = {chunk.item(pk).pk for pk in pks}
-    mine: dict[int, list[Lot]] = {}
-    for lot in lots:
-        owner = marked_item_id(lot.remarks)
-        if owner in wanted:
-            mine.setdefault(owner, []).append(lot)
     twice, missing = [], []
-    for pk in pks:
+    for pk, found in chunk.lots_of(lots, pks, lambda lot: marked_item_id(lot.remarks)).items():
         item = chunk.item(pk)
-        found = mine.get(item.pk, [])
         if len(found) == 1:
             confirmed = confirmed_of(found[0])
             lot_id = str(found[0].inventory_id)

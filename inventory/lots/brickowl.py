@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +24,7 @@ from django.core.cache import caches
 
 from core import clock
 from marketplaces.brickowl import BrickOwlClient, OwlLot
+from marketplaces.brickowl.inventory import NewOwlLot
 from marketplaces.errors import NotFound
 from ratelimit.budget import MustWait
 
@@ -204,6 +205,20 @@ def calls_needed(lot_id: str, confirmed: dict[str, Any] | None, desired: dict | 
     return 0 if confirmed == desired else 1
 
 
+def new_lot_for(item: InventoryItem, desired: dict[str, Any]) -> NewOwlLot:
+    """The create that makes the desired lot, carrying our external id."""
+    return NewOwlLot(
+        boid=desired["boid"],
+        color_id=desired["color_id"],
+        quantity=desired["quantity"],
+        price=item.price,
+        condition=desired["condition"],
+        external_id=external_id(item.pk),
+        public_note=item.notes,
+        personal_note=item.location,
+    )
+
+
 def delete(client: BrickOwlClient, lot_id: str) -> None:
     with suppress(NotFound):  # already gone: that is what we wanted
         client.inventory_delete(lot_id=lot_id)
@@ -239,16 +254,7 @@ def converge(
         step.save(lot_id="", confirmed=None, in_doubt=False)
     if not lot_id:
         with step.mutation(), gate.call():
-            new_lot = client.inventory_create(
-                boid=desired["boid"],
-                color_id=desired["color_id"],
-                quantity=desired["quantity"],
-                price=item.price,
-                condition=desired["condition"],
-                external_id=external_id(item.id),
-                public_note=item.notes,
-                personal_note=item.location,
-            )
+            new_lot = client.inventory_create(**asdict(new_lot_for(item, desired)))
         step.save(lot_id=new_lot, confirmed=desired, in_doubt=False)
         return
     if confirmed == desired:

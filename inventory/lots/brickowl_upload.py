@@ -15,7 +15,6 @@ from typing import Any
 from core import clock
 from marketplaces.brickowl import BrickOwlClient, OwlLot
 from marketplaces.brickowl.bulk import BATCH_MAX
-from marketplaces.brickowl.inventory import NewOwlLot
 from marketplaces.errors import MarketplaceError, NotFound
 
 from ..models import BrickOwlPart, Provider
@@ -24,10 +23,10 @@ from .brickowl import (
     Catalog,
     confirmed_of,
     desired_for,
-    external_id,
     external_item_id,
     keep_grade,
     matches,
+    new_lot_for,
 )
 from .chunk import Chunk
 
@@ -99,7 +98,7 @@ def upload(client: BrickOwlClient, chunk: Chunk, catalog: Catalog, list_gate: Ga
     for start in range(0, len(pks), BATCH_MAX):
         group = pks[start : start + BATCH_MAX]
         chunk.gate.reserve(1)
-        lots = [_new_lot(chunk, pk, wanted[pk]) for pk in group]
+        lots = [new_lot_for(chunk.item(pk), wanted[pk]) for pk in group]
         try:
             with chunk.mutation(group), chunk.gate.call():
                 results = client.inventory_create_batch(lots)
@@ -117,20 +116,6 @@ def upload(client: BrickOwlClient, chunk: Chunk, catalog: Catalog, list_gate: Ga
                 chunk.fail(pk, result.error)
 
 
-def _new_lot(chunk: Chunk, pk: int, desired: dict[str, Any]) -> NewOwlLot:
-    item = chunk.item(pk)
-    return NewOwlLot(
-        boid=desired["boid"],
-        color_id=desired["color_id"],
-        quantity=desired["quantity"],
-        price=item.price,
-        condition=desired["condition"],
-        external_id=external_id(item.pk),
-        public_note=item.notes,
-        personal_note=item.location,
-    )
-
-
 def _fail_open(chunk: Chunk, exc: MarketplaceError) -> None:
     for pk in chunk.open():
         chunk.fail(pk, exc)
@@ -139,16 +124,11 @@ def _fail_open(chunk: Chunk, exc: MarketplaceError) -> None:
 def _match(chunk: Chunk, lots: list[OwlLot], pks: list[int], catalog: Catalog) -> None:
     """Each doubtful sync's lot among the store's, by our external id. One: recorded. Several
     (a create that landed twice): a single sync keeps one. None: it never landed."""
-    wanted = {chunk.item(pk).pk for pk in pks}
-    mine: dict[int, list[OwlLot]] = {}
-    for lot in lots:
-        owner = external_item_id(lot.external_id)
-        if owner in wanted:
-            mine.setdefault(owner, []).append(lot)
     twice, missing = [], []
-    for pk in pks:
+    for pk, found in chunk.lots_of(
+        lots, pks, lambda lot: external_item_id(lot.external_id)
+    ).items():
         item = chunk.item(pk)
-        found = mine.get(item.pk, [])
         if len(found) > 1:
             twice.append(pk)
         elif not found:

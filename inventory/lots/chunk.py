@@ -11,7 +11,7 @@ its lot and goes to a single sync, which converges it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +25,7 @@ from ratelimit.budget import MustWait
 
 from .. import work
 from ..models import InventoryItem, SyncState, SyncStatus
-from .base import Gate
+from .base import Gate, call_error
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +72,19 @@ class Chunk:
         """Open syncs whose lot may exist unanswered: found first, never created blindly."""
         return [pk for pk in self.open() if self.by_pk[pk].row["in_doubt"]]
 
+    def lots_of(
+        self, lots: list[Any], pks: list[int], owner_of: Callable[[Any], int | None]
+    ) -> dict[int, list[Any]]:
+        """Each of ``pks``' lots among ``lots`` (by the item ``owner_of`` says a lot is ours
+        for: our marker, our external id)."""
+        wanted = {self.item(pk).pk for pk in pks}
+        mine: dict[int, list[Any]] = {}
+        for lot in lots:
+            owner = owner_of(lot)
+            if owner in wanted:
+                mine.setdefault(owner, []).append(lot)
+        return {pk: mine.get(self.item(pk).pk, []) for pk in pks}
+
     def record(self, pk: int, lot_id: str, confirmed: dict[str, Any], *, in_sync: bool) -> None:
         self.found[pk] = Found(lot_id, confirmed, in_sync)
 
@@ -97,14 +110,7 @@ class Chunk:
         """One sync's call failed: as a single run's failure (give up, or back off)."""
         claim = self.by_pk[pk]
         now = clock.now()
-        error = error_record(
-            exc.code,
-            exc.message,
-            at=now,
-            provider=exc.provider,
-            http_status=exc.http_status,
-            meta_code=exc.meta_code,
-        )
+        error = call_error(exc, now)
         doubt = {"in_doubt": bool(exc.ambiguous)}
         if exc.retryable:
             outcome, delay = retry_or_give_up(claim, error, now=now, hint=False, **doubt)

@@ -52,7 +52,11 @@ def _ideal_seconds(calls: dict[str, int]) -> float:
 def test_a_burst_of_new_items_syncs_at_the_pace_of_the_limits_without_wasting_calls(
     sole_workers, start_worker, sandbox, transactional_db, record
 ):
-    start_worker(concurrency=4, env={"TEST_DEFAULT_RATE_LIMITS": "1"})
+    # One sync per item, paced by the limits: uploads in batches (tests/inventory/
+    # test_upload*.py) are kept out of it.
+    start_worker(
+        concurrency=4, env={"TEST_DEFAULT_RATE_LIMITS": "1", "INVENTORY_UPLOAD_MIN": "1000000"}
+    )
     account = AccountFactory()
     connect(account)
     owner = MembershipFactory(account=account, role="owner").user
