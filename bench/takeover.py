@@ -6,7 +6,7 @@ taken over one after the other through the API's path (``import_begin``, run by 
 worker). Measured: the time each takes, and the calls on the seller's keys and on the
 platform's (BOID look-ups, 50 to a ``bulk/batch`` call).
 
-``upload``: 10,000 new items (as one file import makes them: one change, one sweep) reach two
+``upload``: 10,000 new items (written as a file import writes them: in bulk, one sweep) reach two
 empty stores through real workers, in batches (BrickLink's array POST and a listing per 500
 lots, BrickOwl's ``bulk/batch`` of 50). Measured: the time until every item is synced on each
 store, the calls per marketplace (the contract: at most 300 each), and that no lot was made
@@ -22,9 +22,10 @@ enlarged to 3,000 parts.
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
-from common import prepare_database, setup_bench_django, write_results
+from common import RESULTS, prepare_database, setup_bench_django, write_results
 from inventory_sync import PLATFORM_BRICKOWL_KEY, bench_account
 from stack import beat, sandbox, sandbox_env, workers
 
@@ -57,6 +58,14 @@ def main() -> None:
                 figures["first_upload"] = upload(
                     server, items=args.items, latency_ms=args.latency_ms
                 )
+    # One scenario run alone keeps the other's last figures.
+    kept = RESULTS / "takeover.json"
+    if args.scenario != "all" and kept.exists():
+        earlier = json.loads(kept.read_text())
+        figures = {
+            **{key: earlier[key] for key in ("takeover", "first_upload") if key in earlier},
+            **figures,
+        }
     print(write_results("takeover", figures))
 
 
@@ -155,7 +164,7 @@ def upload(server, *, items: int, latency_ms: int) -> dict[str, object]:
     from accounts.models import Account, User
     from inventory.models import SyncState
     from inventory.scheduling import sync_batch
-    from inventory.services import item_create
+    from inventory.services import items_create_many
     from marketplaces.sandbox.catalog import build_catalog
 
     owner = fresh_start("First upload")
@@ -166,21 +175,22 @@ def upload(server, *, items: int, latency_ms: int) -> dict[str, object]:
     combos = [(p.no, color) for p in catalog.parts() if p.boid for color, _ in p.colors]
     before = server.calls()
     started = time.monotonic()
+    datas = []
+    for index in range(items):
+        part_number, color_id = combos[(index * 7919) % len(combos)]
+        datas.append(
+            {
+                "part_number": part_number,
+                "color_id": color_id,
+                "condition": ("new", "used")[index % 2],
+                "quantity_available": 1 + index % 9,
+                "price": "0.1000",
+                "location": f"S{index // 100}-{index % 100}",
+            }
+        )
+    # As an inventory file's import writes them: in bulk, one sweep after commit.
     with sync_batch():
-        for index in range(items):
-            part_number, color_id = combos[(index * 7919) % len(combos)]
-            item_create(
-                account=account,
-                actor=user,
-                data={
-                    "part_number": part_number,
-                    "color_id": color_id,
-                    "condition": ("new", "used")[index % 2],
-                    "quantity_available": 1 + index % 9,
-                    "price": "0.1000",
-                    "location": f"S{index // 100}-{index % 100}",
-                },
-            )
+        items_create_many(account=account, actor=user, datas=datas, change_type="import")
     written = time.monotonic() - started
     states = SyncState.objects.filter(item__account=account)
     finished: dict[str, float] = {}
