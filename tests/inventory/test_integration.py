@@ -90,7 +90,7 @@ def test_a_sellers_session_through_the_api_reaches_both_stores_exactly(worker, s
 def test_random_changes_with_faults_converge_to_exactly_the_items(
     seed, sandbox, start_worker, transactional_db, settings
 ):
-    """300 random creates/updates/deletes (120 in the short form) over 30 items while 20 % of
+    """300 random creates/updates/deletes (80 in the short form) over 30 items while 20 % of
     marketplace calls fail (500, gateway 503, hang, applied-then-timed-out, 429) on both
     stores. When the queue has drained, every lot equals its item and there is no other lot."""
     settings.INVENTORY_SYNC_QUEUE = "inventory-property"
@@ -123,7 +123,7 @@ def test_random_changes_with_faults_converge_to_exactly_the_items(
     connect(account)
     actor = MembershipFactory(account=account, role="owner").user
     rng = random.Random(seed)
-    random_changes(rng, account, actor, count=300 if LONG else 120, max_items=30, pause=0.03)
+    random_changes(rng, account, actor, count=300 if LONG else 80, max_items=30, pause=0.03)
     # A last change to every live item: an effect applied twice on an item's final change
     # would have no later change to hide behind.
     for item in InventoryItem.objects.filter(account=account, archived=False):

@@ -8,7 +8,7 @@ import pytest
 
 from inventory.models import SyncState
 from inventory.scheduling import sync_batch
-from inventory.services import item_create
+from inventory.services import items_create_many
 from tests.factories import AccountFactory, MembershipFactory
 from tests.harness import wait_for
 from tests.inventory.scenario import assert_stores_match_items, connect, duplicate_creates, settled
@@ -36,23 +36,21 @@ def test_thousands_of_new_items_reach_two_empty_stores_in_batches(worker, sandbo
     parts = [p for p in sandbox_catalog.parts() if p.boid]
     combos = [(p.no, color) for p in parts for color, _ in p.colors]
     assert len(combos) * 2 >= ITEMS
-    # One change of many items (as a file import makes): one sweep after commit, no message
-    # per item.
+    # Written as a file import writes them: in bulk, one sweep after commit, no message per
+    # item.
+    datas = [
+        {
+            "part_number": combos[index // 2][0],
+            "color_id": combos[index // 2][1],
+            "condition": ("new", "used")[index % 2],
+            "quantity_available": 1 + index % 9,
+            "price": Decimal("0.01") * (1 + index % 50),
+            "location": f"S{index // 100}-{index % 100}",
+        }
+        for index in range(ITEMS)
+    ]
     with sync_batch():
-        for index in range(ITEMS):
-            part_number, color_id = combos[index // 2]
-            item_create(
-                account=account,
-                actor=owner,
-                data={
-                    "part_number": part_number,
-                    "color_id": color_id,
-                    "condition": ("new", "used")[index % 2],
-                    "quantity_available": 1 + index % 9,
-                    "price": Decimal("0.01") * (1 + index % 50),
-                    "location": f"S{index // 100}-{index % 100}",
-                },
-            )
+        items_create_many(account=account, actor=owner, datas=datas, change_type="import")
     wait_for(settled, timeout=600 if LONG else 180, interval=1, message="every item on both stores")
     assert_stores_match_items(sandbox, account)
     assert not SyncState.objects.filter(item__account=account).exclude(status="synced").exists()

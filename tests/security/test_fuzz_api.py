@@ -33,8 +33,8 @@ from tests.harness import purge_queues
 from tests.longform import LONG
 
 # Examples per operation and generation mode, before the passes with the account's real ids:
-# `make test` sends about 300 requests, `make chaos` (CHAOS=1) about 4,000.
-EXAMPLES, MIN_REQUESTS = (70, 2000) if LONG else (5, 200)
+# `make test` sends about 200 requests, `make chaos` (CHAOS=1) about 4,000.
+EXAMPLES, MIN_REQUESTS = (70, 2000) if LONG else (3, 120)
 SEED = 20261123
 ENVELOPE_KEYS = {"code", "message", "details"}
 CHECKS = [
