@@ -4,7 +4,7 @@ timeout, malformed body, 429 and applied-then-timed-out, and every worker test s
 
 It runs as its own pytest session (its own test database, Redis databases and key prefixes),
 so nothing of this session's state is shared. The suite runs one seed at 10 % over the
-worker tests of the three flows (:data:`SHORT_FORM`; not the tests that count calls exactly
+worker tests of the stock flows (:data:`SHORT_FORM`; not the tests that count calls exactly
 and get a clean sandbox: all run in the suite anyway); ``make chaos`` runs every worker test
 at 5, 7 and 10 % with three seeds."""
 
@@ -24,18 +24,13 @@ from tests.longform import LONG
 RUNS = [(1, 0.05), (2, 0.07), (3, 0.10)] if LONG else [(1, 0.10)]
 pytestmark = pytest.mark.worker
 
-# The short form: the worker tests of the three flows (catalog refreshes, inventory syncs,
-# orders), without the property test (it stages faults of its own) and the bulk scenario
-# (one read of many parts); the takeover, logging and metrics worker tests run under faults in
-# the long form only.
-SHORT_FORM = [
-    "tests/catalog/test_integration.py",
-    "tests/inventory/test_integration.py",
-    "tests/orders/test_integration.py",
-]
+# The short form: the worker tests of the flows that move a seller's stock (inventory syncs,
+# orders), without the property test (it stages faults of its own). The catalog's, the
+# takeover's, logging's and metrics' worker tests run under faults in the long form only (the
+# catalog's faults have scenarios of their own: tests/reliability/test_faults.py).
+SHORT_FORM = ["tests/inventory/test_integration.py", "tests/orders/test_integration.py"]
 SHORT_FORM_LEAVES_OUT = [
     "tests/inventory/test_integration.py::test_random_changes_with_faults_converge",
-    "tests/catalog/test_integration.py::test_reads_of_many_parts_all_become_fresh_with_one_refresh_each",
 ]
 
 

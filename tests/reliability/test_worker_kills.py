@@ -19,7 +19,7 @@ pytestmark = pytest.mark.worker
 if LONG:
     SEEDS, REFRESHES, CHANGES, DURATION, PARTS = [1, 2, 3], 2000, 500, 60, 800
 else:
-    SEEDS, REFRESHES, CHANGES, DURATION, PARTS = [7], 100, 30, 8, None
+    SEEDS, REFRESHES, CHANGES, DURATION, PARTS = [7], 80, 30, 6, None
 
 
 @pytest.fixture
