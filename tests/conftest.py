@@ -32,7 +32,9 @@ LONGEST_FIRST = (
 
 
 def pytest_collection_modifyitems(session, config, items):
-    if not getattr(config.option, "numprocesses", None):
+    # The order that counts is the workers' (pytest-xdist hands out tests in the order they
+    # collected them), and a worker's own options say -n 0: it knows it is one by workerinput.
+    if not (hasattr(config, "workerinput") or getattr(config.option, "numprocesses", None)):
         return
 
     def rank(item) -> int:

@@ -217,13 +217,17 @@ def test_the_push_secret_is_never_logged(api_client, account):
     written = io.StringIO()
     handlers = [h for h in logging.getLogger().handlers if isinstance(h, logging.StreamHandler)]
     assert handlers, "the console handler of settings.LOGGING"
-    streams = [handler.setStream(written) for handler in handlers]
+    # Swapped, not setStream(): that flushes the stream it replaces, which an earlier test's
+    # captured output may have closed.
+    streams = [handler.stream for handler in handlers]
+    for handler in handlers:
+        handler.stream = written
     try:
         api_client.post(f"/api/v1/hooks/bricklink/{connection.callback_secret}/")
         api_client.post(f"/api/v1/hooks/bricklink/{'y' * 43}/")  # a 404, logged as such
     finally:
         for handler, stream in zip(handlers, streams, strict=True):
-            handler.setStream(stream)
+            handler.stream = stream
     assert "Not Found: /api/v1/hooks/bricklink/[REDACTED]/" in written.getvalue()
     assert "y" * 43 not in written.getvalue()
     assert "z" * 43 not in written.getvalue()
