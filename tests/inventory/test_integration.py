@@ -66,14 +66,14 @@ def test_create_update_delete_reach_both_stores_through_a_worker(worker, sandbox
 
 
 def test_a_sellers_session_through_the_api_reaches_both_stores_exactly(worker, sandbox, client_for):
-    """120 creates, edits and deletes through the API while the worker syncs. Once it has
+    """80 creates, edits and deletes through the API while the worker syncs. Once it has
     caught up, every item reads synced on both marketplaces and each store holds exactly the
     items. In fault mode (tests/faultmode.py) this is the suite's busiest run under faults."""
     account = AccountFactory()
     connect(account)
     api = client_for(MembershipFactory(account=account, role="owner").user)
     rng = random.Random(5)
-    random_changes(rng, account, None, count=120, max_items=30, via=ApiChanges(api))
+    random_changes(rng, account, None, count=80, max_items=30, via=ApiChanges(api))
     wait_for(settled, timeout=120, interval=0.25, message="the syncs to catch up")
     assert_stores_match_items(sandbox, account)
     assert duplicate_creates(sandbox.ledger()) == {"bricklink": 0, "brickowl": 0}

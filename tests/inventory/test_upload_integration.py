@@ -1,6 +1,6 @@
 """A first upload end to end: thousands of new items reach two empty stores through a real
 worker in batches, in a few hundred calls per marketplace at most (10,000 items in at most 300:
-the long form; the suite runs 1,000 and holds them to the same rate)."""
+the long form; the suite runs 600 and holds them to the same rate)."""
 
 from decimal import Decimal
 
@@ -16,7 +16,7 @@ from tests.longform import LONG
 
 pytestmark = pytest.mark.worker
 
-ITEMS = 10_000 if LONG else 1_000
+ITEMS = 10_000 if LONG else 600
 CALLS_PER_10000 = 300
 
 
