@@ -1,6 +1,7 @@
 """A first upload end to end: thousands of new items reach two empty stores through a real
 worker in batches, in a few hundred calls per marketplace at most (10,000 items in at most 300:
-the long form; the suite runs 600 and holds them to the same rate)."""
+the long form; the suite runs 600 and holds them to the same rate), and a batch BrickLink
+applied without answering makes no lot twice."""
 
 from decimal import Decimal
 
@@ -33,6 +34,20 @@ def test_thousands_of_new_items_reach_two_empty_stores_in_batches(worker, sandbo
     account = AccountFactory()
     connect(account)
     owner = MembershipFactory(account=account, role="owner").user
+    # The first array BrickLink gets is applied and never answered: its lots must be found
+    # by their markers, not created again.
+    sandbox.control(
+        faults=[
+            {
+                "provider": "bricklink",
+                "method": "POST",
+                "path": "^/inventories",
+                "apply_then_timeout": 1.0,
+                "times": 1,
+                "hang_seconds": 2.5,
+            }
+        ]
+    )
     parts = [p for p in sandbox_catalog.parts() if p.boid]
     combos = [(p.no, color) for p in parts for color, _ in p.colors]
     assert len(combos) * 2 >= ITEMS
@@ -62,4 +77,5 @@ def test_thousands_of_new_items_reach_two_empty_stores_in_batches(worker, sandbo
     # Batches, not one call per item.
     assert calls["by_endpoint"].get("POST /brickowl/inventory/create", 0) == 0
     assert calls["batched"]["POST /brickowl/inventory/create"] == ITEMS
+    assert sum(rule["injected"] for rule in sandbox.control()["faults"]) == 1
     assert duplicate_creates(sandbox.ledger()) == {"bricklink": 0, "brickowl": 0}
