@@ -35,6 +35,7 @@ from outbox.publish import send
 from outbox.sweep import to_send
 from ratelimit.budget import MustWait
 
+from . import work
 from .lots import bricklink, brickowl, brickowl_upload
 from .lots.base import Gate
 from .lots.chunk import REFUSED, Chunk
@@ -80,6 +81,8 @@ def uploads_send(now) -> int:
     """The sweep's first step for syncs: every group of at least ``INVENTORY_UPLOAD_MIN``
     syncs the sweep would send that only need a lot goes as one upload. Answers how many
     syncs it took."""
+    if settings.DISABLE_EXTERNAL_CALLS:
+        return 0  # each sync marks itself done without calling: one by one
     due = candidates().filter(to_send(SYNCS, now))
     groups = (
         due.values("item__account_id", "provider")
@@ -123,7 +126,11 @@ def upload_run(account_id: int, provider: str) -> UploadOutcome:
     outcome = UploadOutcome()
     conn = MarketplaceConnection.objects.filter(account_id=account_id, provider=provider).first()
     if conn is None or not conn.enabled or not conn.configured or settings.DISABLE_EXTERNAL_CALLS:
-        return outcome  # the syncs say why one by one: the sweep sends them
+        # Switched off (or no calls at all): each sync says so on its own, now.
+        rows = candidates(account_id=account_id, provider=provider).filter(claim_token__isnull=True)
+        for row in rows.values("item_id", "provider")[: settings.INVENTORY_SWEEP_BATCH_SIZE]:
+            work.publish_sync(row["item_id"], row["provider"])
+        return outcome
     client = client_for(conn)
     started = time.monotonic()
     # When the syncs this run put back (waiting, retrying) are due: it comes back then.

@@ -256,3 +256,20 @@ def test_the_admin_shows_an_uploads_progress_on_each_connection(
     text = page.content.decode()
     assert "20 of 30 synced (66 %), 10 waiting" in text
     assert "0 of 30 synced (0 %), 30 waiting" in text
+
+
+def test_a_switched_off_store_or_no_external_calls_sends_the_syncs_one_by_one(
+    store, sandbox_catalog, uploads_sent, no_publishing, settings
+):
+    from inventory.models import MarketplaceConnection
+
+    items = many(store, sandbox_catalog, 25)
+    no_publishing.clear()
+    MarketplaceConnection.objects.filter(account=store.account, provider=BL).update(enabled=False)
+    assert upload_run(store.account.id, BL).synced == 0
+    assert sorted(no_publishing) == sorted((item.id, BL) for item in items)
+    assert store.sandbox.calls()["total"] == 0
+    settings.DISABLE_EXTERNAL_CALLS = True
+    SyncState.objects.update(dispatched_at=None)
+    assert uploads_send(clock.now()) == 0
+    assert uploads_sent == []
