@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db.models import Count, QuerySet
 
 from core import clock
+from marketplaces.errors import MarketplaceError
 from outbox.claims import claim_batch, held_of
 from outbox.leases import lease_held
 from outbox.publish import send
@@ -152,6 +153,9 @@ def upload_run(account_id: int, provider: str) -> UploadOutcome:
                 while True:
                     try:
                         _upload(client, chunk, account_id)
+                        break
+                    except MarketplaceError as exc:  # a listing or look-up that failed
+                        chunk.fail_open(exc)
                         break
                     except MustWait as wait:
                         left = RUN_SECONDS - (time.monotonic() - started)

@@ -265,8 +265,14 @@ def upload(client: BrickLinkClient, chunk: Chunk) -> None:
         for pk in sending:
             chunk.fail(pk, exc)
         return
-    with gate.call():
-        lots = client.inventory_list()
+    try:
+        with gate.call():
+            lots = client.inventory_list()
+    except MarketplaceError as exc:
+        # Created, ids unknown: still in doubt, so the next run finds them by marker.
+        for pk in sending:
+            chunk.fail(pk, exc, in_doubt=True)
+        return
     _match(chunk, lots, sending, after_create=True)
 
 

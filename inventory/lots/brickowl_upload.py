@@ -78,7 +78,7 @@ def upload(client: BrickOwlClient, chunk: Chunk, catalog: Catalog, list_gate: Ga
     try:
         boids_look_up(catalog, {chunk.item(pk).part_number for pk in chunk.open()})
     except MarketplaceError as exc:
-        _fail_open(chunk, exc)
+        chunk.fail_open(exc)
         return
     doubtful = chunk.doubtful()
     if doubtful:
@@ -107,18 +107,13 @@ def upload(client: BrickOwlClient, chunk: Chunk, catalog: Catalog, list_gate: Ga
                 chunk.hand_over(group, f"BrickOwl refused the batch: {exc.message}", refused=True)
                 continue
             # BrickOwl is failing: the rest waits with these instead of calling on.
-            _fail_open(chunk, exc)
+            chunk.fail_open(exc)
             return
         for pk, result in zip(group, results, strict=True):
             if result.ok:
                 chunk.record(pk, result.value, wanted[pk], in_sync=True)
             else:
                 chunk.fail(pk, result.error)
-
-
-def _fail_open(chunk: Chunk, exc: MarketplaceError) -> None:
-    for pk in chunk.open():
-        chunk.fail(pk, exc)
 
 
 def _match(chunk: Chunk, lots: list[OwlLot], pks: list[int], catalog: Catalog) -> None:

@@ -106,12 +106,14 @@ class Chunk:
             self.doubt_cleared(pks)
             raise
 
-    def fail(self, pk: int, exc: MarketplaceError) -> None:
-        """One sync's call failed: as a single run's failure (give up, or back off)."""
+    def fail(self, pk: int, exc: MarketplaceError, *, in_doubt: bool | None = None) -> None:
+        """One sync's call failed: as a single run's failure (give up, or back off). In doubt
+        afterwards when the failure was ambiguous -- or when ``in_doubt`` says so: a lot that
+        was created and could not be listed yet."""
         claim = self.by_pk[pk]
         now = clock.now()
         error = call_error(exc, now)
-        doubt = {"in_doubt": bool(exc.ambiguous)}
+        doubt = {"in_doubt": bool(exc.ambiguous) if in_doubt is None else in_doubt}
         if exc.retryable:
             outcome, delay = retry_or_give_up(claim, error, now=now, hint=False, **doubt)
             if outcome == "retrying":
@@ -119,6 +121,11 @@ class Chunk:
         else:
             give_up(claim, error, now=now, **doubt)
         self.ended.add(pk)
+
+    def fail_open(self, exc: MarketplaceError) -> None:
+        """Every sync still open fails with ``exc``, each as in doubt as it is now."""
+        for pk in self.open():
+            self.fail(pk, exc, in_doubt=bool(self.by_pk[pk].row["in_doubt"]))
 
     def give_up(self, pk: int, code: str, message: str) -> None:
         error = error_record(code, message, at=clock.now(), provider=self.gate.provider)

@@ -273,3 +273,30 @@ def test_a_switched_off_store_or_no_external_calls_sends_the_syncs_one_by_one(
     SyncState.objects.update(dispatched_at=None)
     assert uploads_send(clock.now()) == 0
     assert uploads_sent == []
+
+
+def test_a_listing_that_fails_after_the_array_was_created_leaves_its_syncs_in_doubt(
+    store, sandbox_catalog, uploads_sent
+):
+    items = many(store, sandbox_catalog, 25)
+    store.sandbox.control(
+        faults=[
+            {
+                "provider": "bricklink",
+                "method": "GET",
+                "path": "^/inventories$",
+                "error_500": 1.0,
+                "times": 1,
+            }
+        ]
+    )
+    assert upload_run(store.account.id, BL).synced == 0
+    states = SyncState.objects.filter(item__in=items, provider=BL)
+    # Created, not listed: a definite 500 on the listing must not clear the doubt, or the
+    # next run would create all 25 again.
+    assert states.filter(in_doubt=True, status="syncing").count() == 25
+    states.update(next_attempt_at=clock.now())
+    assert upload_run(store.account.id, BL).synced == 25
+    assert store.sandbox.calls()["by_endpoint"]["POST /bricklink/inventories"] == 1
+    assert duplicate_creates(store.sandbox.ledger())[BL] == 0
+    assert_stores_match_items(store.sandbox, store.account, providers=[BL])
