@@ -68,20 +68,10 @@ def _history(
     actor: User | None,
     before: dict[str, Any],
     reason: str = "",
+    *,
+    save: bool = True,
 ) -> InventoryHistory:
-    entry = _history_entry(item, change_type, actor, before, reason)
-    entry.save()
-    return entry
-
-
-def _history_entry(
-    item: InventoryItem,
-    change_type: str,
-    actor: User | None,
-    before: dict[str, Any],
-    reason: str = "",
-) -> InventoryHistory:
-    """The history row of a change (not saved yet)."""
+    """The history row of a change, saved (``save=False``: for a bulk insert)."""
     after = {field: getattr(item, field) for field in ITEM_FIELDS}
     changes = {
         field: [_jsonable(before.get(field)), _jsonable(after[field])]
@@ -93,7 +83,7 @@ def _history_entry(
         - (before.get(field) or 0)
         for field in QUANTITIES
     }
-    return InventoryHistory(
+    entry = InventoryHistory(
         item=item,
         account_id=item.account_id,
         change_type=change_type,
@@ -106,6 +96,9 @@ def _history_entry(
         created_at=item.updated_at,
         **deltas,
     )
+    if save:
+        entry.save()
+    return entry
 
 
 def item_create(
@@ -167,7 +160,7 @@ def items_create_many(
     with transaction.atomic():
         InventoryItem.objects.bulk_create(items, batch_size=1000)
         InventoryHistory.objects.bulk_create(
-            [_history_entry(item, change_type, actor, {}, reason) for item in items],
+            [_history(item, change_type, actor, {}, reason, save=False) for item in items],
             batch_size=1000,
         )
         sync_schedule(items)

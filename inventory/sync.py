@@ -41,7 +41,15 @@ from outbox.leases import lease_held
 from ratelimit.budget import MustWait
 
 from .lots import bricklink, brickowl
-from .lots.base import Gate, LostClaim, LotVanished, Step, Unmappable, call_error
+from .lots.base import (
+    Gate,
+    LostClaim,
+    LotVanished,
+    Step,
+    Unmappable,
+    call_error,
+    synced_fields,
+)
 from .models import InventoryItem, MarketplaceConnection, Provider, SyncState, SyncStatus
 from .work import SYNCS
 
@@ -178,16 +186,7 @@ def _done(won: Claim, version: int) -> bool:
         if current != version:
             return False
         now = clock.now()
-        finish(
-            won,
-            status=SyncStatus.SYNCED,
-            synced_version=version,
-            synced_at=now,
-            last_error=None,
-            attempts=0,
-            next_attempt_at=None,
-            updated_at=now,
-        )
+        finish(won, **synced_fields(version, now), updated_at=now)
     return True
 
 

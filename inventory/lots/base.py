@@ -16,11 +16,23 @@ from outbox.claims import Claim, error_record, held
 from ratelimit.budget import CallBudget, MustWait, Seats
 from ratelimit.services import rate_limit_exhaust_until
 
-from ..models import Provider
+from ..models import Provider, SyncStatus
 
 LIMITS = {Provider.BRICKLINK: "bricklink:account", Provider.BRICKOWL: "brickowl:account"}
 # Reading orders has a share of its own, so a queue of syncs never holds a sale back.
 ORDER_LIMITS = {Provider.BRICKLINK: "bricklink:orders", Provider.BRICKOWL: "brickowl:orders"}
+
+
+def synced_fields(version: int, now) -> dict[str, Any]:
+    """What a sync state holds once its lot is the item at ``version``."""
+    return {
+        "status": SyncStatus.SYNCED,
+        "synced_version": version,
+        "synced_at": now,
+        "last_error": None,
+        "attempts": 0,
+        "next_attempt_at": None,
+    }
 
 
 def call_error(exc: MarketplaceError, at) -> dict[str, Any]:

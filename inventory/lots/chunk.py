@@ -25,7 +25,7 @@ from ratelimit.budget import MustWait
 
 from .. import work
 from ..models import InventoryItem, SyncState, SyncStatus
-from .base import Gate, call_error
+from .base import Gate, call_error, synced_fields
 
 logger = logging.getLogger(__name__)
 
@@ -206,13 +206,7 @@ class Chunk:
                 by_version.setdefault(self.item(pk).version, []).append(pk)
             for version, pks in by_version.items():
                 synced += SyncState.objects.filter(pk__in=pks).update(
-                    **release,
-                    status=SyncStatus.SYNCED,
-                    synced_version=version,
-                    synced_at=now,
-                    last_error=None,
-                    attempts=0,
-                    next_attempt_at=None,
+                    **release, **synced_fields(version, now)
                 )
             SyncState.objects.filter(pk__in=again).update(
                 **release, next_attempt_at=now, dispatched_at=now
