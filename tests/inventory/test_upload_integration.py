@@ -49,14 +49,15 @@ def test_thousands_of_new_items_reach_two_empty_stores_in_batches(worker, sandbo
         ]
     )
     parts = [p for p in sandbox_catalog.parts() if p.boid]
+    # A part, color and condition may come back (the long form has more items than the
+    # session sandbox's catalog has combinations): a seller may keep two such lots.
     combos = [(p.no, color) for p in parts for color, _ in p.colors]
-    assert len(combos) * 2 >= ITEMS
     # Written as a file import writes them: in bulk, one sweep after commit, no message per
     # item.
     datas = [
         {
-            "part_number": combos[index // 2][0],
-            "color_id": combos[index // 2][1],
+            "part_number": combos[index // 2 % len(combos)][0],
+            "color_id": combos[index // 2 % len(combos)][1],
             "condition": ("new", "used")[index % 2],
             "quantity_available": 1 + index % 9,
             "price": Decimal("0.01") * (1 + index % 50),
