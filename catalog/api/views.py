@@ -8,6 +8,7 @@ from catalog import selectors
 from catalog.domain import Resource
 from catalog.models import Kind, Priority
 from catalog.services import PartNotFound, catalog_read, refresh_enqueue, refresh_enqueue_many
+from core import clock
 from core.errors import ApiError
 
 from . import serializers as s
@@ -30,6 +31,19 @@ def checked_part_number(no: str) -> str:
             details={"no": no[:100]},
         )
     return no
+
+
+def checked_color(no: str, color_id: int) -> int:
+    """A price guide of a color the part is known not to come in (its known colors are
+    fresh, and this is not one of them) would cost four calls for nothing: refused."""
+    known = selectors.part_fresh_colors([no], clock.now()).get(no)
+    if known and color_id not in known:
+        raise ApiError(
+            f"Part {no} is not known in color {color_id}.",
+            code="color_not_known_for_part",
+            details={"color_id": [f"Part {no} is known in colors {sorted(known)[:50]}."]},
+        )
+    return color_id
 
 
 def read(resource: Resource, wait: float | None) -> Response:
@@ -76,12 +90,14 @@ class PriceGuideView(APIView):
         responses={200: s.PriceGuideEnvelopeSerializer},
     )
     def get(self, request: Request, no: str) -> Response:
-        """The four price guides of a part in one color (new/used x stock/sold)."""
+        """The four price guides of a part in one color (new/used x stock/sold). A color the
+        part is known not to come in (its known colors are fresh) is a ``400``
+        ``color_not_known_for_part``."""
         no = checked_part_number(no)
         query = s.PriceGuideQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        resource = Resource(Kind.PRICE_GUIDE, no, query.validated_data["color_id"])
-        return read(resource, query.validated_data.get("wait"))
+        color_id = checked_color(no, query.validated_data["color_id"])
+        return read(Resource(Kind.PRICE_GUIDE, no, color_id), query.validated_data.get("wait"))
 
 
 class PartRefreshView(APIView):
@@ -103,7 +119,8 @@ class PriceGuideRefreshView(APIView):
         no = checked_part_number(no)
         body = s.ColorIdSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        return queued(Resource(Kind.PRICE_GUIDE, no, body.validated_data["color_id"]))
+        color_id = checked_color(no, body.validated_data["color_id"])
+        return queued(Resource(Kind.PRICE_GUIDE, no, color_id))
 
 
 class BulkRefreshView(APIView):

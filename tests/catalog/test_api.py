@@ -136,3 +136,33 @@ def test_sync_catalog_reference_command(bricklink_sandbox, capsys):
     out = capsys.readouterr()
     assert "colors and" in out.out
     assert "reference data" in out.err  # the progress bar
+
+
+@pytest.mark.parametrize("method", ["read", "refresh"])
+def test_a_price_guide_of_a_color_the_part_is_known_not_to_come_in_is_400(
+    member_client, fake_clock, method
+):
+    from datetime import timedelta
+
+    from tests.factories import part_colors
+
+    def ask(color_id):
+        if method == "read":
+            return member_client.get(f"/api/v1/catalog/parts/3001/price-guide/?color_id={color_id}")
+        return member_client.post(
+            "/api/v1/catalog/parts/3001/price-guide/refresh/", {"color_id": color_id}
+        )
+
+    colors = part_colors("3001", {11: 10, 5: 3}, last_fetched=fake_clock())
+    refused = ask(86)
+    assert refused.status_code == 400
+    error = refused.json()["error"]
+    assert error["code"] == "color_not_known_for_part"
+    assert "86" in error["message"]
+    assert not RefreshJob.objects.exists()  # no call spent on it
+    assert ask(11).status_code in (200, 202)
+    # Known colors that are no longer fresh tell nothing: asked for, as before.
+    colors.last_fetched = fake_clock() - timedelta(days=45)
+    colors.save()
+    RefreshJob.objects.all().delete()
+    assert ask(86).status_code in (200, 202)
