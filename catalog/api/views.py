@@ -134,6 +134,19 @@ class BulkRefreshView(APIView):
             Resource(item["kind"], item["no"], item["color_id"])
             for item in body.validated_data["items"]
         ]
+        guides = [(i, r) for i, r in enumerate(resources) if r.kind == Kind.PRICE_GUIDE]
+        known = selectors.part_fresh_colors({r.no for _, r in guides}, clock.now())
+        refused = [
+            {"index": i, "color_id": f"Part {r.no} is not known in color {r.color_id}."}
+            for i, r in guides
+            if known.get(r.no) and r.color_id not in known[r.no]
+        ]
+        if refused:
+            raise ApiError(
+                f"{len(refused)} price guide(s) of a color the part is known not to come in.",
+                code="color_not_known_for_part",
+                details={"items": refused[:100]},
+            )
         created, existing = refresh_enqueue_many(resources=resources, priority=Priority.HIGH)
         return Response(
             {"queued": len(created), "already_queued": len(existing)},

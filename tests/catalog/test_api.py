@@ -166,3 +166,27 @@ def test_a_price_guide_of_a_color_the_part_is_known_not_to_come_in_is_400(
     colors.save()
     RefreshJob.objects.all().delete()
     assert ask(86).status_code in (200, 202)
+
+
+def test_a_bulk_refresh_with_a_color_the_part_is_known_not_to_come_in_queues_nothing(
+    member_client, fake_clock
+):
+    from tests.factories import part_colors
+
+    part_colors("3001", {11: 10}, last_fetched=fake_clock())
+    items = [
+        {"kind": "part", "no": "3003"},
+        {"kind": "price_guide", "no": "3001", "color_id": 11},
+        {"kind": "price_guide", "no": "3001", "color_id": 86},
+        {"kind": "price_guide", "no": "3004", "color_id": 86},  # known colors unknown: fine
+    ]
+    response = member_client.post("/api/v1/catalog/refresh/", {"items": items}, format="json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "color_not_known_for_part"
+    assert [entry["index"] for entry in error["details"]["items"]] == [2]
+    assert not RefreshJob.objects.exists()
+    del items[2]
+    ok = member_client.post("/api/v1/catalog/refresh/", {"items": items}, format="json")
+    assert ok.status_code == 202
+    assert ok.json() == {"queued": 3, "already_queued": 0}
