@@ -43,6 +43,13 @@ def _failed(now: datetime) -> Mapping[str, Any]:
     return {"status": SyncStatus.FAILED, "next_attempt_at": None}
 
 
+def uploads_send(now: datetime) -> int:
+    """Syncs that only need a lot, many to a message (inventory/uploads.py)."""
+    from .uploads import uploads_send as send_in_batches
+
+    return send_in_batches(now)
+
+
 SYNCS = Work(
     kind="inventory_sync",
     model=SyncState,
@@ -55,15 +62,8 @@ SYNCS = Work(
     # Looked up when called, so a test can stand in for the broker.
     hint=lambda row, countdown: publish_sync(row["item_id"], row["provider"], countdown=countdown),
     hint_fields=("item_id", "provider"),
-    send_batches=lambda now: uploads_send(now),
+    send_batches=uploads_send,
 )
-
-
-def uploads_send(now: datetime) -> int:
-    """Syncs that only need a lot, many to a message (inventory/uploads.py)."""
-    from .uploads import uploads_send as send_in_batches
-
-    return send_in_batches(now)
 
 
 def sync_sweep() -> tuple[int, int]:

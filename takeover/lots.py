@@ -163,15 +163,8 @@ def owl_look_ups(
     return catalog
 
 
-def owl_maps(
-    account_id: int,
-    client: BrickOwlClient,
-    gate: Gate,
-    boids: Iterable[str],
-    progress: Progress | None = None,
-) -> OwlMaps:
+def owl_maps(catalog: brickowl.Catalog, boids: Iterable[str]) -> OwlMaps:
     """What the store's BOIDs and colors are on BrickLink (after :func:`owl_look_ups`)."""
-    catalog = owl_look_ups(account_id, client, gate, progress)
     maps = OwlMaps()
     rows = BrickOwlPart.objects.filter(boid__in=set(boids)).order_by("part_number")
     for part_number, boid in rows.values_list("part_number", "boid"):
@@ -182,15 +175,14 @@ def owl_maps(
 
 
 def entries_of(
-    connection: MarketplaceConnection,
-    gate: Gate,
-    lots: list[Any],
-    progress: Progress | None = None,
+    connection: MarketplaceConnection, lots: list[Any], catalog: brickowl.Catalog | None = None
 ) -> list[Entry]:
-    """Each of the store's lots, in our terms."""
+    """Each of the store's lots, in our terms (a BrickOwl store's: with the ``catalog``
+    :func:`owl_look_ups` prepared)."""
     if connection.provider == Provider.BRICKLINK:
         return [from_bricklink(lot) for lot in lots]
-    client = client_for(connection)
+    if catalog is None:
+        raise ValueError("a BrickOwl store's lots are mapped after owl_look_ups")
     boids = {lot.boid for lot in lots if brickowl.external_item_id(lot.external_id) is None}
-    maps = owl_maps(connection.account_id, client, gate, boids, progress)
+    maps = owl_maps(catalog, boids)
     return [from_brickowl(lot, maps) for lot in lots]

@@ -269,11 +269,12 @@ def import_execute(store_import: StoreImport, progress: Progress | None = None) 
         account_id=store_import.account_id, provider=store_import.provider
     )
     gate = Gate(store_import.provider, store_import.account_id)
+    catalog = None
     if connection.provider == Provider.BRICKOWL:
         # The look-ups first: a run that must wait for them has not read the store yet.
-        owl_look_ups(connection.account_id, client_for(connection), gate, progress)
+        catalog = owl_look_ups(connection.account_id, client_for(connection), gate, progress)
     lots = store_read(connection, gate)
-    entries = entries_of(connection, gate, lots, progress)
+    entries = entries_of(connection, lots, catalog)
     with transaction.atomic():
         store_import = StoreImport.objects.select_for_update().get(pk=store_import.pk)
         if store_import.status != ImportStatus.RUNNING:

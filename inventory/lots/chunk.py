@@ -137,26 +137,28 @@ class Chunk:
 
     def hand_over(self, pks: list[int], reason: str, *, refused: bool = False) -> None:
         """To single syncs, now (a refused batch; duplicates only a single run clears)."""
+        if not pks:
+            return
         now = clock.now()
         error = error_record(REFUSED, reason, at=now, provider=self.gate.provider)
-        for pk in pks:
-            claim = self.by_pk[pk]
-            changes = {"last_error": error} if refused else {}
-            released = held_of([claim]).update(
+        held = held_of(self._claims(pks))
+        with transaction.atomic():
+            released = list(held.select_for_update().values_list("pk", flat=True))
+            held.update(
                 claim_token=None,
                 lease_expires_at=None,
                 status=SyncStatus.SYNCING,
                 next_attempt_at=now,
                 dispatched_at=now,
                 updated_at=now,
-                **changes,
+                **({"last_error": error} if refused else {}),
             )
-            if released:
-                row = claim.row
-                transaction.on_commit(
-                    lambda row=row: work.publish_sync(row["item_id"], row["provider"])
-                )
-            self.ended.add(pk)
+        for pk in released:
+            row = self.by_pk[pk].row
+            transaction.on_commit(
+                lambda row=row: work.publish_sync(row["item_id"], row["provider"])
+            )
+        self.ended.update(pks)
 
     def put_back(self, wait: MustWait) -> None:
         """The open syncs wait their turn (not an attempt). The calls the chunk paid for and
